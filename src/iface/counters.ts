@@ -1,0 +1,156 @@
+// Interface counters: one plain object of numbers, names readable on a status page.
+//
+// Every frame given to Interface.input ends in exactly ONE "outcome" counter (listed
+// in RX_OUTCOME_COUNTERS), so rxFrames === the sum of the outcomes: nothing is lost
+// uncounted. The other counters describe transmission and table events.
+
+export interface InterfaceCounters {
+    // ---- receive: totals
+    rxFrames: number
+    rxBytes: number
+    // ---- receive outcomes (exactly one per frame)
+    ethDropShort: number // shorter than an Ethernet header
+    ethDropNotOurs: number // unicast to another MAC
+    ethDropMulticast: number // group address other than broadcast
+    ethDropIpv6: number // unsupported, common on a TAP
+    ethDropOtherType: number // any other EtherType or an 802.3 length field
+    arpDropMalformed: number
+    arpDropNoAddress: number // we have no IP address yet
+    arpDropBadSender: number // group MAC, or a broadcast/multicast sender IP
+    arpDropConflict: number // someone else claims our IP (RFC 5227 section 2.4)
+    arpNotForUs: number // valid, target is someone else (may still refresh an entry, RFC 826)
+    arpGratuitous: number // sender IP === target IP announcement (merged, never created)
+    arpRequestsForUs: number
+    arpRepliesForUs: number
+    ipDropShort: number
+    ipDropVersion: number
+    ipDropHeaderLen: number
+    ipDropTotalLen: number
+    ipDropChecksum: number
+    ipDropFragment: number // MF set or offset != 0: we do not reassemble
+    ipDropNotForUs: number
+    ipDropBadSource: number // multicast/broadcast source (RFC 1122 section 3.2.1.3)
+    ipDropUnknownProtocol: number
+    ipDelivered: number // handed to a protocol handler (ICMP, TCP, UDP)
+    internalErrors: number // an exception caught in input/poll: a bug, should stay 0 (not an outcome)
+    // ---- ICMP (each delivered ICMP datagram ends in one of these)
+    icmpDropShort: number
+    icmpDropChecksum: number
+    icmpDropNoAddress: number
+    icmpDropBroadcastEcho: number // RFC 1122 section 3.2.2.6: may be discarded (no smurf amplifier)
+    icmpDropTooLong: number // reply would not fit our MTU
+    icmpEchoRequests: number
+    icmpOther: number // any other type: counted and ignored
+    icmpEchoRepliesSent: number
+    // ---- transmit
+    ipTx: number // datagrams accepted by sendIpv4 (queued or waiting for ARP)
+    txDropPoolEmpty: number // no free frame: the caller drops (TCP retries)
+    txDropNoRoute: number // off-subnet without gateway, unusable destination
+    txDropTooLong: number
+    txDropArpTableFull: number // every ARP entry is pending or protected
+    txFramesOut: number // frames handed to the pump
+    txBytesOut: number
+    txDeviceErrors: number // the device refused a frame (counted by the pump)
+    // ---- ARP table
+    arpRequestsSent: number
+    arpRepliesSent: number
+    arpPendingReplaced: number // a newer packet for an unresolved address replaced the older
+    arpResolveTimeouts: number // address never answered: its pending packet was dropped
+    arpLearned: number // entries created from packets addressed to us
+    arpUpdated: number // RFC 826 merge: existing entry refreshed
+    arpEvictions: number
+    arpExpired: number
+}
+
+export function newInterfaceCounters(): InterfaceCounters {
+    return {
+        rxFrames: 0,
+        rxBytes: 0,
+        ethDropShort: 0,
+        ethDropNotOurs: 0,
+        ethDropMulticast: 0,
+        ethDropIpv6: 0,
+        ethDropOtherType: 0,
+        arpDropMalformed: 0,
+        arpDropNoAddress: 0,
+        arpDropBadSender: 0,
+        arpDropConflict: 0,
+        arpNotForUs: 0,
+        arpGratuitous: 0,
+        arpRequestsForUs: 0,
+        arpRepliesForUs: 0,
+        ipDropShort: 0,
+        ipDropVersion: 0,
+        ipDropHeaderLen: 0,
+        ipDropTotalLen: 0,
+        ipDropChecksum: 0,
+        ipDropFragment: 0,
+        ipDropNotForUs: 0,
+        ipDropBadSource: 0,
+        ipDropUnknownProtocol: 0,
+        ipDelivered: 0,
+        internalErrors: 0,
+        icmpDropShort: 0,
+        icmpDropChecksum: 0,
+        icmpDropNoAddress: 0,
+        icmpDropBroadcastEcho: 0,
+        icmpDropTooLong: 0,
+        icmpEchoRequests: 0,
+        icmpOther: 0,
+        icmpEchoRepliesSent: 0,
+        ipTx: 0,
+        txDropPoolEmpty: 0,
+        txDropNoRoute: 0,
+        txDropTooLong: 0,
+        txDropArpTableFull: 0,
+        txFramesOut: 0,
+        txBytesOut: 0,
+        txDeviceErrors: 0,
+        arpRequestsSent: 0,
+        arpRepliesSent: 0,
+        arpPendingReplaced: 0,
+        arpResolveTimeouts: 0,
+        arpLearned: 0,
+        arpUpdated: 0,
+        arpEvictions: 0,
+        arpExpired: 0,
+    }
+}
+
+/** The receive outcome counters: each input frame increments exactly one of them. */
+export const RX_OUTCOME_COUNTERS: string[] = [
+    "ethDropShort",
+    "ethDropNotOurs",
+    "ethDropMulticast",
+    "ethDropIpv6",
+    "ethDropOtherType",
+    "arpDropMalformed",
+    "arpDropNoAddress",
+    "arpDropBadSender",
+    "arpDropConflict",
+    "arpNotForUs",
+    "arpGratuitous",
+    "arpRequestsForUs",
+    "arpRepliesForUs",
+    "ipDropShort",
+    "ipDropVersion",
+    "ipDropHeaderLen",
+    "ipDropTotalLen",
+    "ipDropChecksum",
+    "ipDropFragment",
+    "ipDropNotForUs",
+    "ipDropBadSource",
+    "ipDropUnknownProtocol",
+    "ipDelivered",
+]
+
+/** ICMP outcomes: each datagram delivered to the ICMP handler increments exactly one. */
+export const ICMP_OUTCOME_COUNTERS: string[] = [
+    "icmpDropShort",
+    "icmpDropChecksum",
+    "icmpDropNoAddress",
+    "icmpDropBroadcastEcho",
+    "icmpDropTooLong",
+    "icmpEchoRequests",
+    "icmpOther",
+]

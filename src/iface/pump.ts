@@ -1,0 +1,85 @@
+// The pump: the only async part of the stack. It moves received frames from the
+// device into the interface, queued frames from the interface to the device, and
+// gives the interface its timer tick. One RX buffer, allocated once.
+
+import { allocBytes } from "../util/bytes"
+import { NetDevice } from "../driver/net-device"
+import { ETHERNET_HEADER_LEN } from "../wire/ethernet"
+import { Interface } from "./interface"
+
+export interface PumpTiming {
+    nowMs(): number
+    delayMs(ms: number): Promise<void>
+}
+
+/** Frames received per step before the pump transmits and ticks (keeps replies flowing under load). */
+const RX_PER_STEP = 4
+/** Extra RX buffer room beyond mtu + 14: a VLAN tag or a sloppy sender's trailer. */
+const RX_SLACK = 4
+
+export class NetPump {
+    dev: NetDevice
+    iface: Interface
+    timing: PumpTiming
+    rxBuf: Buffer
+    /** How long run() sleeps when a step found nothing to do. */
+    idleMs: number
+    /** Exceptions from the device (receive/transmit rejected). */
+    deviceErrors: number
+    private stopped: boolean
+
+    constructor(dev: NetDevice, iface: Interface, timing: PumpTiming, rxBuf?: Buffer) {
+        this.dev = dev
+        this.iface = iface
+        this.timing = timing
+        this.rxBuf = rxBuf ? rxBuf : allocBytes(iface.mtu + ETHERNET_HEADER_LEN + RX_SLACK)
+        this.idleMs = 2
+        this.deviceErrors = 0
+        this.stopped = false
+    }
+
+    /** Receives up to a few frames, ticks the interface, transmits everything queued. True if it did work. */
+    async step(): Promise<boolean> {
+        const iface = this.iface
+        let worked = false
+        for (let i = 0; i < RX_PER_STEP; i++) {
+            const n = await this.dev.receive(this.rxBuf)
+            if (!(n > 0)) break
+            iface.input(this.rxBuf, n, this.timing.nowMs())
+            worked = true
+        }
+        iface.poll(this.timing.nowMs())
+        let f = iface.nextTxFrame()
+        while (f !== null) {
+            let ok = false
+            try {
+                ok = await this.dev.transmit(f.buf, f.len)
+            } finally {
+                // The frame goes back to the pool whatever the device did.
+                iface.txDone(f)
+            }
+            if (!ok) iface.counters.txDeviceErrors++
+            worked = true
+            f = iface.nextTxFrame()
+        }
+        return worked
+    }
+
+    /** Steps until stop(). Sleeps idleMs when idle; yields between busy steps (the VM watchdog). */
+    async run(): Promise<void> {
+        this.stopped = false
+        while (!this.stopped) {
+            let worked = false
+            try {
+                worked = await this.step()
+            } catch (e) {
+                this.deviceErrors++
+            }
+            await this.timing.delayMs(worked ? 0 : this.idleMs)
+        }
+    }
+
+    stop(): void {
+        this.stopped = true
+    }
+}
