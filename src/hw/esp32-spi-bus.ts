@@ -1,0 +1,71 @@
+// SpiBus on the ESP32: DeviceScript's SPI peripheral plus a GPIO chip select.
+//
+// The runtime's spiXfer() clocks whole buffers (tx and rx of equal length, at most
+// 4096 bytes) and cannot take a range, and DeviceScript buffers cannot be resized.
+// So a transfer of any length is split into power-of-two chunks (1514 bytes =
+// 1024+256+128+64+32+8+2), each with its own preallocated tx/rx pair: about 4 KB,
+// allocated once. CS stays low across chunks, so a buffer-memory stream is unbroken.
+import * as ds from "@devicescript/core"
+import "@devicescript/gpio"
+import { SpiBus } from "../driver/spi-bus"
+import { allocBytes, copyBytes } from "../util/bytes"
+
+type DsSpi = typeof ds & {
+    spiConfigure(miso: number, mosi: number, sck: number, mode: number, hz: number): void
+    spiXfer(tx: Buffer, rx: Buffer): Promise<void>
+}
+
+/** Largest chunk: 2^CHUNK_BITS bytes. */
+const CHUNK_BITS = 10
+
+export interface Esp32SpiPins {
+    sck: number
+    mosi: number
+    miso: number
+    cs: number
+    /** SCK in Hz: 8 MHz at least (errata 1: MAC/MII reads fail below 8 MHz on rev B1/B4), 20 MHz at most. */
+    hz: number
+}
+
+export class Esp32SpiBus implements SpiBus {
+    private cs: ds.OutputPin
+    private tx: Buffer[]
+    private rx: Buffer[]
+
+    constructor(pins: Esp32SpiPins) {
+        const hz = Math.max(8000000, Math.min(20000000, pins.hz))
+        ;(ds as DsSpi).spiConfigure(pins.miso, pins.mosi, pins.sck, 0, hz)
+        this.cs = ds.gpio(pins.cs)
+        this.cs.setMode(ds.GPIOMode.OutputHigh)
+        this.tx = []
+        this.rx = []
+        for (let i = 0; i <= CHUNK_BITS; i++) {
+            this.tx.push(allocBytes(1 << i))
+            this.rx.push(allocBytes(1 << i))
+        }
+    }
+
+    select(): void {
+        this.cs.write(0)
+    }
+
+    deselect(): void {
+        this.cs.write(1)
+    }
+
+    async transfer(buf: Buffer, off: number, len: number): Promise<void> {
+        const spi = ds as DsSpi
+        while (len > 0) {
+            let bits = CHUNK_BITS
+            while (1 << bits > len) bits--
+            const n = 1 << bits
+            const tx = this.tx[bits]
+            const rx = this.rx[bits]
+            copyBytes(tx, 0, buf, off, n)
+            await spi.spiXfer(tx, rx)
+            copyBytes(buf, off, rx, 0, n)
+            off += n
+            len -= n
+        }
+    }
+}
