@@ -1,0 +1,147 @@
+// `npm run sim -- [flags]`: the stack on the simulated ENC28J60, plugged into a real peer.
+//
+//   (default)      passt (no root): host 127.0.0.1:<port> is forwarded to the device's port 7;
+//                  the device is 10.0.2.15/24, gateway 10.0.2.2 (passt).
+//   --netns NAME   (root) a TAP in the existing namespace NAME: namespace side 10.200.0.1/24,
+//                  device 10.200.0.2/24; then e.g. `ip netns exec NAME ping 10.200.0.2`.
+//   --pcap FILE    capture every frame the device sends or receives.
+//   --port N       host port forwarded to the device's port 7 (passt only; default 7777).
+//   --trace        one line per frame at the device's jack, on stderr.
+//
+// Prints one line containing "ready" when the device is up. SIGINT/SIGTERM stop everything
+// it started and exit 0; a missing tool or a failed start exits non-zero.
+
+import { parseArgs } from "node:util"
+import { DEFAULT_CONFIG, StackConfig } from "../src/config"
+import { MissingToolError } from "./attach/process"
+import { startPasst } from "./attach/passt"
+import { startTap } from "./attach/tap"
+import { createSimDevice, SimDevice } from "./device"
+import { summarizeFrame } from "./trace"
+import { FramePort } from "./wire/frame-port"
+
+const USAGE = `usage: npm run sim -- [--port N] [--netns NAME] [--pcap FILE] [--trace]
+  --port N       host port on 127.0.0.1 forwarded to the device's port 7 (passt; default 7777)
+  --netns NAME   attach by TAP to the existing network namespace NAME (root); device 10.200.0.2/24
+  --pcap FILE    write every frame the device sends or receives to FILE (libpcap)
+  --trace        print a one-line summary of every frame at the device's jack (stderr)`
+
+/** Namespace side and device side of the TAP link. */
+const NETNS_PEER = "10.200.0.1"
+const NETNS_DEVICE = "10.200.0.2"
+
+interface CliOptions {
+    port: number
+    netns: string | null
+    pcap: string | null
+    trace: boolean
+}
+
+function parseCli(argv: string[]): CliOptions {
+    const { values } = parseArgs({
+        args: argv,
+        options: {
+            port: { type: "string" },
+            netns: { type: "string" },
+            pcap: { type: "string" },
+            trace: { type: "boolean" },
+            help: { type: "boolean", short: "h" },
+        },
+        strict: true,
+    })
+    if (values.help) {
+        console.log(USAGE)
+        process.exit(0)
+    }
+    const port = values.port === undefined ? 7777 : Number(values.port)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`)
+    return { port, netns: values.netns ?? null, pcap: values.pcap ?? null, trace: values.trace === true }
+}
+
+function macString(mac: number[]): string {
+    return mac.map((b) => b.toString(16).padStart(2, "0")).join(":")
+}
+
+async function main(): Promise<number> {
+    let opts: CliOptions
+    try {
+        opts = parseCli(process.argv.slice(2))
+    } catch (e) {
+        console.error(`${(e as Error).message}\n${USAGE}`)
+        return 2
+    }
+
+    if (opts.netns && process.getuid?.() !== 0) {
+        console.error("sim: --netns needs root (it creates a TAP device and moves it into the namespace)")
+        return 1
+    }
+    let config: StackConfig = DEFAULT_CONFIG
+    if (opts.netns) config = { ...DEFAULT_CONFIG, ip: NETNS_DEVICE, gateway: NETNS_PEER }
+
+    // The run ends with a signal (exit 0) or the peer dying (exit 1). Handlers go in first,
+    // so a Ctrl-C during start-up still stops what was already started.
+    let finish: (code: number) => void
+    let finished = false
+    const done = new Promise<number>((resolve) => (finish = resolve))
+    const end = (code: number, why: string) => {
+        if (finished) return
+        finished = true
+        console.log(`sim: ${why}, stopping`)
+        finish(code)
+    }
+    process.on("SIGINT", () => end(0, "SIGINT"))
+    process.on("SIGTERM", () => end(0, "SIGTERM"))
+
+    let peer: FramePort = null
+    let device: SimDevice = null
+    let howTo: string
+    const stopAll = async () => {
+        if (device) await device.stop()
+        if (peer) await peer.close()
+    }
+
+    try {
+        if (opts.netns) {
+            const tap = await startTap({ netns: opts.netns, nsAddress: `${NETNS_PEER}/24` })
+            peer = tap
+            howTo = `via TAP ${tap.tapName} in netns ${opts.netns} (socat pid ${tap.pid}); try: ip netns exec ${opts.netns} ping ${NETNS_DEVICE}`
+        } else {
+            const passt = await startPasst({
+                tcp: [{ hostPort: opts.port, guestPort: 7 }],
+                guestIp: config.ip,
+                gateway: config.gateway,
+            })
+            peer = passt
+            passt.exited.then((code) => {
+                if (finished) return
+                console.error(`sim: passt exited unexpectedly (code ${code}): ${passt.log().trim().split("\n").slice(-2).join(" | ")}`)
+                end(1, "passt gone")
+            })
+            howTo = `via passt (pid ${passt.pid}); try: printf 'hello\\n' | nc -N 127.0.0.1 ${opts.port}`
+        }
+        device = createSimDevice({ config, pcap: opts.pcap ?? undefined })
+        device.attach(peer)
+        if (opts.trace) device.jack.observe((frame, outbound) => console.error(`${outbound ? "out" : "in "} ${summarizeFrame(frame)}`))
+        await device.start()
+    } catch (e) {
+        finished = true
+        await stopAll()
+        console.error(e instanceof MissingToolError ? e.message : `sim: ${(e as Error).message}`)
+        return 1
+    }
+
+    if (!finished) {
+        const pcapNote = opts.pcap ? `; capturing to ${opts.pcap}` : ""
+        console.log(`ready: device ${config.ip} (${macString(config.mac)}) ${howTo}${pcapNote}`)
+    }
+    const code = await done
+    try {
+        await stopAll()
+    } catch (e) {
+        console.error(`sim: stopping failed: ${(e as Error).message}`)
+        return 1
+    }
+    return code
+}
+
+main().then((code) => process.exit(code))
