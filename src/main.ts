@@ -16,6 +16,7 @@ async function main() {
     const iface = new Interface(config)
     const pump = new NetPump(driver, iface, deviceTiming)
     await driver.init()
+    iface.announce()
     console.log("enc28j60 rev " + driver.revision + " up; address " + formatIpv4(iface.ip))
     await pump.run()
 }

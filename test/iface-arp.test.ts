@@ -301,3 +301,26 @@ describe("address changes", () => {
         expect(iface.subnetBroadcast).toBe(ip("192.168.1.255"))
     })
 })
+
+describe("ARP announcement (RFC 5227 section 2.3)", () => {
+    test("broadcasts a request with our address as sender and target, padded to 60 bytes", () => {
+        const iface = makeIface()
+        expect(iface.announce()).toBe(true)
+        const frames = drain(iface)
+        expect(frames.length).toBe(1)
+        expect(frames[0].length).toBe(60)
+        expect(decodeEthernet(frames[0]).dst).toEqual(BROADCAST_MAC)
+        const a = decodeArp(decodeEthernet(frames[0]).payload)
+        expect(a.op).toBe(1)
+        expect(a.senderMac).toEqual(US.mac)
+        expect(a.senderIp).toBe(US.ip)
+        expect(a.targetIp).toBe(US.ip)
+        expect(a.targetMac).toEqual(ZERO_MAC)
+        expect(iface.counters.arpAnnouncementsSent).toBe(1)
+    })
+    test("says nothing without an address", () => {
+        const iface = makeIface({ ip: "0.0.0.0" })
+        expect(iface.announce()).toBe(false)
+        expect(drain(iface).length).toBe(0)
+    })
+})

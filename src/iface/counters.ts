@@ -53,6 +53,8 @@ export interface InterfaceCounters {
     txDeviceErrors: number // the device refused a frame (counted by the pump)
     // ---- ARP table
     arpRequestsSent: number
+    /** RFC 5227 announcements of our own address. */
+    arpAnnouncementsSent: number
     arpRepliesSent: number
     arpPendingReplaced: number // a newer packet for an unresolved address replaced the older
     arpResolveTimeouts: number // address never answered: its pending packet was dropped
@@ -107,6 +109,7 @@ export function newInterfaceCounters(): InterfaceCounters {
         txBytesOut: 0,
         txDeviceErrors: 0,
         arpRequestsSent: 0,
+        arpAnnouncementsSent: 0,
         arpRepliesSent: 0,
         arpPendingReplaced: 0,
         arpResolveTimeouts: 0,

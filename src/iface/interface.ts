@@ -429,6 +429,30 @@ export class Interface {
         this.counters.arpRepliesSent++
     }
 
+    /**
+     * ARP announcement (RFC 5227 section 2.3): a broadcast request with our address as
+     * both sender and target. Neighbours (and passt, which learns the guest from its
+     * frames) update their caches at once instead of when we first answer. False when
+     * we have no address or no frame is free (counted).
+     */
+    announce(): boolean {
+        if (this.ip === 0) return false
+        const f = this.pool.allocControl()
+        if (f === null) {
+            this.counters.txDropPoolEmpty++
+            return false
+        }
+        const r = this.arpOut
+        r.operation = ARP_OP_REQUEST
+        copyBytes(r.senderMac, 0, this.mac, 0, MAC_LEN)
+        r.senderIp = this.ip
+        copyBytes(r.targetMac, 0, this.zeroMac, 0, MAC_LEN)
+        r.targetIp = this.ip
+        this.queueArp(f, this.broadcastMac)
+        this.counters.arpAnnouncementsSent++
+        return true
+    }
+
     /** Broadcast request for e.ip, or unicast to its known MAC when refreshing (RFC 1122 2.3.2.1). */
     private sendArpRequest(e: ArpEntry, now: number, unicast: boolean): void {
         const f = this.pool.allocControl()
