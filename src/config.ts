@@ -21,6 +21,51 @@ export interface StackConfig {
     arpResolveTimeoutMs: number
     /** TTL of IP datagrams we originate. */
     ttl: number
+
+    // --- TCP (src/tcp). Memory: each connection slot holds tcpSendBuffer + tcpRecvBuffer
+    // bytes of rings plus its control block, allocated once at start-up.
+    /** Connection slots (active, accepted, waiting in accept queues, TIME-WAIT). */
+    tcpConnections: number
+    /** Send and receive ring sizes per connection, bytes. */
+    tcpSendBuffer: number
+    tcpRecvBuffer: number
+    /** Out-of-order ranges the receive side remembers per connection (RFC 9293 §3.10.7.4). */
+    tcpReassemblyRanges: number
+    /** Listening ports at once. */
+    tcpListeners: number
+    /** Largest listen() backlog (each of the SYN queue and accept queue of a listener). */
+    tcpBacklogMax: number
+    /** Half-open (SYN-RECEIVED) requests held for all listeners together. */
+    tcpSynQueue: number
+    /** Answer SYNs with SYN cookies when a listener's SYN queue is full. */
+    tcpSynCookies: boolean
+    /** MSS we announce; 0 = mtu - 40, at most half the receive ring (two segments fit the window). */
+    tcpMss: number
+    /** RFC 6298 retransmission timeout bounds and first value, ms (RFC's minimum is 1 s; Linux uses 200 ms). */
+    tcpRtoMinMs: number
+    tcpRtoMaxMs: number
+    tcpRtoInitialMs: number
+    /** Retransmissions of one segment before the connection fails with ETIMEDOUT. */
+    tcpMaxRetries: number
+    /** SYN retransmissions of an active open, SYN-ACK retransmissions of a half-open request. */
+    tcpSynRetries: number
+    tcpSynAckRetries: number
+    /** TIME-WAIT duration (2*MSL), and how long an orphaned FIN-WAIT-2 waits for the peer's FIN. */
+    tcpTimeWaitMs: number
+    tcpFinWait2Ms: number
+    /** Delayed-ACK timer (RFC 1122 §4.2.3.2 and RFC 5681 §4.2: under 500 ms; we keep it <= 200). */
+    tcpDelayedAckMs: number
+    /** Keepalive defaults (RFC 1122 §4.2.3.6), used when a connection turns keepalive on. */
+    tcpKeepIdleMs: number
+    tcpKeepIntervalMs: number
+    tcpKeepCount: number
+    /** RFC 5961 challenge ACKs allowed per second, all connections together. */
+    tcpChallengeAckLimit: number
+    /** Ephemeral port range for active opens (RFC 6056 §2.1). */
+    tcpEphemeralMin: number
+    tcpEphemeralMax: number
+    /** Seed of the secret key for ISNs, SYN cookies and port choice: pass a random number at boot. */
+    tcpSecretSeed: number
 }
 
 export const DEFAULT_CONFIG: StackConfig = {
@@ -35,6 +80,32 @@ export const DEFAULT_CONFIG: StackConfig = {
     arpRequestIntervalMs: 1000,
     arpResolveTimeoutMs: 3000,
     ttl: 64,
+
+    tcpConnections: 4,
+    tcpSendBuffer: 2048,
+    tcpRecvBuffer: 2048,
+    tcpReassemblyRanges: 4,
+    tcpListeners: 2,
+    tcpBacklogMax: 4,
+    tcpSynQueue: 4,
+    tcpSynCookies: true,
+    tcpMss: 0,
+    tcpRtoMinMs: 200,
+    tcpRtoMaxMs: 60000,
+    tcpRtoInitialMs: 1000,
+    tcpMaxRetries: 10,
+    tcpSynRetries: 5,
+    tcpSynAckRetries: 4,
+    tcpTimeWaitMs: 60000,
+    tcpFinWait2Ms: 60000,
+    tcpDelayedAckMs: 100,
+    tcpKeepIdleMs: 7200000,
+    tcpKeepIntervalMs: 75000,
+    tcpKeepCount: 9,
+    tcpChallengeAckLimit: 10,
+    tcpEphemeralMin: 49152,
+    tcpEphemeralMax: 65535,
+    tcpSecretSeed: 0,
 }
 
 /** A copy of the default config with some fields replaced. */

@@ -1,0 +1,277 @@
+// The transmission control block (RFC 9293 §3.3.1) of one connection slot.
+//
+// Slots are allocated once by the layer, each with its own send and receive ring, and
+// reused forever: reset() returns a slot to "free", `generation` makes stale handles
+// detectable. This file holds state only; the state machine lives in tcp-input.ts,
+// tcp-output.ts, tcp-timers.ts and tcp-user.ts, which all operate on this class.
+//
+// Sequence bookkeeping, in synchronized states:
+//   sendRing[0] is the byte at SND.UNA; sendRing holds unacknowledged and unsent data.
+//   sndNxt - sndUna bytes are in flight (plus one for a FIN once sent).
+//   sndMax is the highest sequence number sent, the RFC's SND.NXT; sndNxt is where the
+//   next data segment starts, and a timeout rewinds it to SND.UNA (go-back-N). ACKs up to
+//   sndMax stay acceptable, and segments without data carry sndMax as their number.
+//   recvRing holds in-order data not yet read; out-of-order data sits in its free space
+//   (see storage/assembler.ts); RCV.NXT is the sequence number of recvRing's end.
+
+import { RingBuffer } from "../storage/ring-buffer"
+import { Assembler } from "../storage/assembler"
+import { RttEstimator } from "./rtt"
+import { TcpState } from "./state"
+import { TCP_EV_CLOSED, TCP_EV_ERROR, TCP_EV_READABLE, TCP_EV_WRITABLE } from "./events"
+
+/** "No deadline" for a timer field. */
+export const TIME_NEVER = 1e15
+
+export class Connection {
+    readonly index: number
+    generation = 0
+    /** The slot holds a connection (any state, CLOSED included while the user still has it). */
+    inUse = false
+    /** The user holds a handle (after connect() or accept(), until close()/abort()). */
+    userHeld = false
+    /** Index of the listener whose accept queue holds this connection, or -1. */
+    listenerIndex = -1
+    state: TcpState = TcpState.Closed
+    /** Pending error (ECONNRESET, ...); 0 = none. */
+    error = 0
+
+    localIp = 0
+    localPort = 0
+    remoteIp = 0
+    remotePort = 0
+
+    // Send sequence space (RFC 9293 §3.3.1)
+    iss = 0
+    sndUna = 0
+    sndNxt = 0
+    sndMax = 0
+    sndWnd = 0
+    sndWl1 = 0
+    sndWl2 = 0
+    /** Largest window the peer ever offered (MAX.SND.WND, RFC 5961 §5; SWS avoidance). */
+    maxSndWnd = 0
+    /** Effective send MSS (RFC 9293 §3.7.1). */
+    sndMss = 536
+    /** The user closed the send side: a FIN follows the queued data. */
+    finQueued = false
+    /** Our FIN has been acknowledged. */
+    finAcked = false
+
+    // Receive sequence space
+    irs = 0
+    rcvNxt = 0
+    /** Right edge of the window we last advertised (never moved left: RFC 9293 §3.8.6.2.2). */
+    rcvAdvRight = 0
+    /** MSS we announced. */
+    rcvMss = 536
+    /** The peer's FIN was received: after the ring drains, recv() reports end-of-stream. */
+    rcvFin = false
+    /** Sequence number of a FIN seen beyond a hole (taken when RCV.NXT gets there); -1 = none. */
+    oooFinSeq = -1
+    /** Largest payload received: what counts as a full-sized segment for delayed ACKs. */
+    rcvSegMax = 0
+    /** Bytes received since we last sent an ACK. */
+    unackedBytes = 0
+    /** An ACK must go out at the next output. */
+    ackNow = false
+
+    readonly sendRing: RingBuffer
+    readonly recvRing: RingBuffer
+    readonly asm: Assembler
+
+    // Timers: absolute deadlines in ms, TIME_NEVER when off.
+    rtxAt = TIME_NEVER
+    ackAt = TIME_NEVER
+    persistAt = TIME_NEVER
+    keepAt = TIME_NEVER
+    /** TIME-WAIT end, or the FIN-WAIT-2 give-up time of an orphaned connection. */
+    closeAt = TIME_NEVER
+    /**
+     * Unanswered tries: retransmissions of the oldest segment (or the SYN) while data is in
+     * flight; otherwise window probes or keepalive probes since the peer last answered.
+     */
+    retries = 0
+    /** Persist back-off exponent. */
+    persistShift = 0
+    lastSendAt = 0
+
+    // RTT measurement of one segment at a time (RFC 6298 §3, Karn's algorithm): the
+    // segment ending at rttSeq was sent at rttStart; rttStart < 0 = nothing timed.
+    readonly rtt: RttEstimator
+    rttSeq = 0
+    rttStart = -1
+
+    // Congestion control (RFC 5681, NewReno recovery RFC 6582)
+    cwnd = 0
+    ssthresh = 65535
+    dupAcks = 0
+    inRecovery = false
+    recover = 0
+    /** Bytes acknowledged in congestion avoidance (RFC 3465 byte counting). */
+    bytesAckedCa = 0
+
+    // Options
+    noDelay = false
+    abortOnClose = false
+    keepalive = false
+    keepIdleMs = 0
+    keepIntervalMs = 0
+    keepCount = 0
+
+    /** TCP_EV_* bits waiting to be reported. */
+    pendingEvents = 0
+
+    // Statistics
+    segsIn = 0
+    segsOut = 0
+    bytesIn = 0
+    bytesOut = 0
+    retransmits = 0
+    fastRetransmits = 0
+    timeouts = 0
+    oooDropped = 0
+
+    constructor(index: number, sendSize: number, recvSize: number, asmRanges: number, rtt: RttEstimator) {
+        this.index = index
+        this.sendRing = new RingBuffer(sendSize)
+        this.recvRing = new RingBuffer(recvSize)
+        this.asm = new Assembler(asmRanges)
+        this.rtt = rtt
+    }
+
+    /** Data queued but not yet sent (SND.NXT onward). */
+    unsentBytes(): number {
+        const inFlight = ((this.sndNxt - this.sndUna) | 0)
+        const n = this.sendRing.count - inFlight
+        return n > 0 ? n : 0
+    }
+
+    /** True once our FIN has been sent (it sits just after the queued data). */
+    finSent(): boolean {
+        return this.finQueued && ((this.sndNxt - this.sndUna) | 0) > this.sendRing.count
+    }
+
+    /** Back to a free slot. The generation moves on so old handles stop matching. */
+    reset(): void {
+        this.generation = (this.generation + 1) & 0x3fffff
+        this.inUse = false
+        this.userHeld = false
+        this.listenerIndex = -1
+        this.state = TcpState.Closed
+        this.error = 0
+        this.localIp = 0
+        this.localPort = 0
+        this.remoteIp = 0
+        this.remotePort = 0
+        this.iss = 0
+        this.sndUna = 0
+        this.sndNxt = 0
+        this.sndMax = 0
+        this.sndWnd = 0
+        this.sndWl1 = 0
+        this.sndWl2 = 0
+        this.maxSndWnd = 0
+        this.sndMss = 536
+        this.finQueued = false
+        this.finAcked = false
+        this.irs = 0
+        this.rcvNxt = 0
+        this.rcvAdvRight = 0
+        this.rcvMss = 536
+        this.rcvFin = false
+        this.oooFinSeq = -1
+        this.rcvSegMax = 0
+        this.unackedBytes = 0
+        this.ackNow = false
+        this.sendRing.clear()
+        this.recvRing.clear()
+        this.asm.clear()
+        this.stopTimers()
+        this.retries = 0
+        this.persistShift = 0
+        this.lastSendAt = 0
+        this.rtt.reset()
+        this.rttSeq = 0
+        this.rttStart = -1
+        this.cwnd = 0
+        this.ssthresh = 65535
+        this.dupAcks = 0
+        this.inRecovery = false
+        this.recover = 0
+        this.bytesAckedCa = 0
+        this.noDelay = false
+        this.abortOnClose = false
+        this.keepalive = false
+        this.keepIdleMs = 0
+        this.keepIntervalMs = 0
+        this.keepCount = 0
+        this.pendingEvents = 0
+        this.segsIn = 0
+        this.segsOut = 0
+        this.bytesIn = 0
+        this.bytesOut = 0
+        this.retransmits = 0
+        this.fastRetransmits = 0
+        this.timeouts = 0
+        this.oooDropped = 0
+    }
+
+    /**
+     * Enters CLOSED. With an error (reset, refused, timeout) the queues are flushed
+     * (RFC 9293 §3.10.7.4) and the user is told; without one, unread data stays readable.
+     */
+    enterClosed(err: number): void {
+        this.state = TcpState.Closed
+        this.stopTimers()
+        if (err !== 0) {
+            this.error = err
+            this.sendRing.clear()
+            this.recvRing.clear()
+            this.asm.clear()
+            this.pendingEvents |= TCP_EV_ERROR | TCP_EV_READABLE | TCP_EV_WRITABLE
+        }
+        this.pendingEvents |= TCP_EV_CLOSED
+    }
+
+    /** Enters TIME-WAIT for `duration` ms (2*MSL, RFC 9293 §3.10.7.4). */
+    enterTimeWait(now: number, duration: number): void {
+        this.state = TcpState.TimeWait
+        this.stopTimers()
+        this.closeAt = now + duration
+    }
+
+    /** An RTT measurement is running. */
+    rttTiming(): boolean {
+        return this.rttStart >= 0
+    }
+
+    /** Times the segment ending at seq, sent at now. */
+    startRttTiming(seq: number, now: number): void {
+        this.rttSeq = seq
+        this.rttStart = now
+    }
+
+    /** Karn's algorithm: a retransmission cancels the measurement. */
+    stopRttTiming(): void {
+        this.rttStart = -1
+    }
+
+    stopTimers(): void {
+        this.rtxAt = TIME_NEVER
+        this.ackAt = TIME_NEVER
+        this.persistAt = TIME_NEVER
+        this.keepAt = TIME_NEVER
+        this.closeAt = TIME_NEVER
+    }
+
+    /** The earliest timer deadline. */
+    nextDeadline(): number {
+        let t = this.rtxAt
+        if (this.ackAt < t) t = this.ackAt
+        if (this.persistAt < t) t = this.persistAt
+        if (this.keepAt < t) t = this.keepAt
+        if (this.closeAt < t) t = this.closeAt
+        return t
+    }
+}

@@ -1,0 +1,230 @@
+// Passive opens with the Linux backlog model: LISTEN (RFC 9293 §3.10.7.2), half-open
+// requests in the SYN queue (SYN-ACK retransmitted with back-off, expiring), SYN cookies
+// when a listener's SYN queue is full, and promotion of a completed handshake to a
+// connection slot in the listener's accept queue — or, when that queue is full, a drop
+// (the client retries) or a RST with abortOnOverflow.
+
+import { StackConfig } from "../config"
+import { TcpRepr, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/tcp"
+import { Connection } from "./connection"
+import { TCP_EV_ACCEPTABLE } from "./events"
+import { Listener } from "./listener"
+import { seqAdd, seqGt, seqInRange } from "./seq"
+import { MAX_WINDOW, TcpShared } from "./shared"
+import { TcpState } from "./state"
+import { SynCookies } from "./syn-cookies"
+import { SynQueue, SynRequest } from "./syn-queue"
+import { TcpTables } from "./tables"
+import { tcpInput } from "./tcp-input"
+import { openPassive } from "./tcp-user"
+
+export class PassiveOpen {
+    readonly requests: SynQueue
+    private sh: TcpShared
+    private tables: TcpTables
+    private cookies: SynCookies
+    private cookiesEnabled: boolean
+    /** ISN lower bound for a SYN that reuses a TIME-WAIT 4-tuple (RFC 6191); -1 = none. */
+    private isnFloor = -1
+
+    constructor(sh: TcpShared, tables: TcpTables, config: StackConfig) {
+        this.sh = sh
+        this.tables = tables
+        this.requests = new SynQueue(config.tcpSynQueue)
+        this.cookies = new SynCookies(config.tcpSecretSeed)
+        this.cookiesEnabled = config.tcpSynCookies
+    }
+
+    /** The next segment's new connection must start above `floor` (set before listenInput). */
+    setIsnFloor(floor: number): void {
+        this.isnFloor = floor
+    }
+
+    /** A segment for a listening port with no connection or request (LISTEN). */
+    listenInput(l: Listener, seg: TcpRepr, buf: Buffer, remoteIp: number, now: number): void {
+        const k = this.sh.counters
+        const floor = this.isnFloor
+        this.isnFloor = -1
+        if (seg.flags & TCP_RST) return
+        if (seg.flags & TCP_ACK) {
+            // Either the ACK completing a SYN-cookie handshake, or a bad ACK: reset it.
+            if (!(seg.flags & TCP_SYN) && this.cookiesEnabled && this.cookieAck(l, seg, buf, remoteIp, now)) return
+            k.rxNoConnection++
+            this.sh.sendResetFor(seg, remoteIp, now)
+            return
+        }
+        if (!(seg.flags & TCP_SYN)) return
+        k.synReceived++
+        l.synReceived++
+        // Like Linux: with the accept queue full a SYN is dropped; the client retries.
+        if (l.acceptQueueFull()) {
+            l.synDropped++
+            k.listenDrops++
+            return
+        }
+        if (l.synCount < l.backlog) {
+            const r = this.requests.alloc()
+            if (r !== null) {
+                r.listener = l.index
+                r.localIp = this.sh.port.ip
+                r.localPort = seg.dstPort
+                r.remoteIp = remoteIp
+                r.remotePort = seg.srcPort
+                r.irs = seg.seq
+                r.peerMss = seg.mss
+                r.iss = this.sh.isn.isn(r.localIp, r.localPort, remoteIp, r.remotePort, now)
+                if (floor >= 0 && !seqGt(r.iss, floor)) r.iss = floor
+                r.retries = 0
+                r.sentAt = now
+                r.nextAt = now + this.sh.rtoInitial
+                l.synCount++
+                this.sendSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), now)
+                return
+            }
+        }
+        k.synQueueFull++
+        if (!this.cookiesEnabled) {
+            l.synDropped++
+            k.listenDrops++
+            return
+        }
+        const cookie = this.cookies.make(this.sh.port.ip, seg.dstPort, remoteIp, seg.srcPort, seg.seq, seg.mss, now)
+        k.synCookiesSent++
+        l.cookiesSent++
+        this.sendSynAck(seg.dstPort, remoteIp, seg.srcPort, cookie, seqAdd(seg.seq, 1), now)
+    }
+
+    private sendSynAck(localPort: number, remoteIp: number, remotePort: number, iss: number, ack: number, now: number): void {
+        const sh = this.sh
+        let win = sh.recvBuffer
+        if (win > MAX_WINDOW) win = MAX_WINDOW
+        sh.prepare(localPort, remotePort, iss, ack, TCP_SYN | TCP_ACK, win)
+        sh.tx.mss = sh.ourMss
+        sh.transmit(remoteIp, null, 0, 0, now)
+    }
+
+    /** A segment for a half-open request (passive SYN-RECEIVED). */
+    requestInput(r: SynRequest, seg: TcpRepr, buf: Buffer, remoteIp: number, now: number): void {
+        const l = this.tables.listeners[r.listener]
+        const rcvNxt = seqAdd(r.irs, 1)
+        if (seg.flags & TCP_RST) {
+            // RFC 9293: back to LISTEN; RFC 5961: only a RST exactly at RCV.NXT counts.
+            if (seg.seq === rcvNxt) {
+                this.sh.counters.rstReceived++
+                this.dropRequest(r)
+            }
+            return
+        }
+        if (seg.flags & TCP_SYN) {
+            // The peer did not get our SYN-ACK: send it again.
+            if (!(seg.flags & TCP_ACK) && seg.seq === r.irs) this.sendSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, rcvNxt, now)
+            return
+        }
+        if (!(seg.flags & TCP_ACK)) return
+        if (seg.ack !== seqAdd(r.iss, 1)) {
+            this.sh.sendResetFor(seg, remoteIp, now)
+            return
+        }
+        if (!seqInRange(seg.seq, rcvNxt, seqAdd(rcvNxt, MAX_WINDOW))) return
+        const c = this.promote(l, seg, remoteIp, r.iss, r.irs, r.peerMss, now)
+        if (c === null) {
+            if (l.abortOnOverflow) this.dropRequest(r)
+            return
+        }
+        if (r.retries === 0) {
+            // The SYN-ACK was not retransmitted: its round trip is an RTT sample (Karn).
+            c.startRttTiming(seqAdd(r.iss, 1), r.sentAt)
+        }
+        this.dropRequest(r)
+        this.complete(l, c, seg, buf, now)
+    }
+
+    private dropRequest(r: SynRequest): void {
+        const l = this.tables.listeners[r.listener]
+        if (l.synCount > 0) l.synCount--
+        this.requests.free(r)
+    }
+
+    /** The ACK of a SYN-cookie SYN-ACK: valid → a connection straight into the accept queue. */
+    private cookieAck(l: Listener, seg: TcpRepr, buf: Buffer, remoteIp: number, now: number): boolean {
+        const k = this.sh.counters
+        const iss = seqAdd(seg.ack, -1)
+        const irs = seqAdd(seg.seq, -1)
+        const mss = this.cookies.check(this.sh.port.ip, seg.dstPort, remoteIp, seg.srcPort, irs, iss, now)
+        if (mss === 0) {
+            k.synCookiesRejected++
+            return false
+        }
+        k.synCookiesAccepted++
+        const c = this.promote(l, seg, remoteIp, iss, irs, mss, now)
+        if (c !== null) this.complete(l, c, seg, buf, now)
+        return true // on overflow: dropped, or reset when abortOnOverflow
+    }
+
+    /**
+     * Takes a connection slot for a completed passive open, if the accept queue has room.
+     * On overflow: drop (the client's retransmission retries) or RST with abortOnOverflow.
+     */
+    private promote(l: Listener, seg: TcpRepr, remoteIp: number, iss: number, irs: number, peerMss: number, now: number): Connection {
+        const c = l.acceptQueueFull() ? null : this.tables.allocSlot()
+        if (c === null) {
+            l.acceptOverflows++
+            this.sh.counters.acceptQueueOverflows++
+            if (l.abortOnOverflow) this.sh.sendResetFor(seg, remoteIp, now)
+            return null
+        }
+        c.inUse = true
+        c.localIp = this.sh.port.ip
+        c.localPort = seg.dstPort
+        c.remoteIp = remoteIp
+        c.remotePort = seg.srcPort
+        openPassive(this.sh, c, iss, irs, peerMss, now)
+        return c
+    }
+
+    /** Runs the completing segment through the new connection and queues it for accept(). */
+    private complete(l: Listener, c: Connection, seg: TcpRepr, buf: Buffer, now: number): void {
+        tcpInput(this.sh, c, seg, buf, now)
+        if (c.state === TcpState.Closed) {
+            this.tables.reap(c)
+            return
+        }
+        c.listenerIndex = l.index
+        l.push(c.index)
+        l.pendingEvents |= TCP_EV_ACCEPTABLE
+    }
+
+    /** SYN-ACK retransmissions (1 s, 2 s, 4 s ...) and expiry of half-open requests. */
+    poll(now: number): void {
+        const sh = this.sh
+        const reqs = this.requests.entries
+        for (let i = 0; i < reqs.length; i++) {
+            const r = reqs[i]
+            if (r.listener < 0 || r.nextAt > now) continue
+            if (r.retries >= sh.synAckRetries) {
+                sh.counters.synRequestsExpired++
+                this.dropRequest(r)
+                continue
+            }
+            r.retries++
+            sh.counters.synAckRetransmits++
+            this.sendSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), now)
+            let t = sh.rtoInitial
+            for (let j = 0; j < r.retries && t < sh.rtoMax; j++) t *= 2
+            r.nextAt = now + (t < sh.rtoMax ? t : sh.rtoMax)
+        }
+    }
+
+    /** The earliest request deadline, or `t` if none is earlier. */
+    nextDeadline(t: number): number {
+        const reqs = this.requests.entries
+        for (let i = 0; i < reqs.length; i++) if (reqs[i].listener >= 0 && reqs[i].nextAt < t) t = reqs[i].nextAt
+        return t
+    }
+
+    /** Forgets every half-open request of a listener that is closing. */
+    dropListener(l: Listener): void {
+        const reqs = this.requests.entries
+        for (let i = 0; i < reqs.length; i++) if (reqs[i].listener === l.index) this.requests.free(reqs[i])
+    }
+}

@@ -1,0 +1,46 @@
+// The SYN queue: half-open passive connections (SYN received, SYN-ACK sent), kept as
+// small records instead of full connection slots, like Linux's request sockets. One
+// bounded table serves every listener; each listener may hold at most its backlog.
+
+export class SynRequest {
+    /** Owning listener index; -1 = free. */
+    listener = -1
+    localIp = 0
+    localPort = 0
+    remoteIp = 0
+    remotePort = 0
+    iss = 0
+    irs = 0
+    peerMss = 0
+    /** SYN-ACK retransmissions so far, next retransmission time, first SYN-ACK time. */
+    retries = 0
+    nextAt = 0
+    sentAt = 0
+}
+
+export class SynQueue {
+    readonly entries: SynRequest[] = []
+
+    constructor(size: number) {
+        for (let i = 0; i < size; i++) this.entries.push(new SynRequest())
+    }
+
+    /** The request for this 4-tuple (local address is ours), or null. */
+    find(localPort: number, remoteIp: number, remotePort: number): SynRequest {
+        for (let i = 0; i < this.entries.length; i++) {
+            const r = this.entries[i]
+            if (r.listener >= 0 && r.localPort === localPort && r.remoteIp === remoteIp && r.remotePort === remotePort) return r
+        }
+        return null
+    }
+
+    /** A free record (still marked free: the caller sets listener), or null. */
+    alloc(): SynRequest {
+        for (let i = 0; i < this.entries.length; i++) if (this.entries[i].listener < 0) return this.entries[i]
+        return null
+    }
+
+    free(r: SynRequest): void {
+        r.listener = -1
+    }
+}
