@@ -26,6 +26,7 @@ export const APT_PACKAGE: Record<string, string> = {
     arping: "iputils-arping",
     tshark: "tshark",
     nc: "netcat-openbsd",
+    hping3: "hping3",
 }
 
 export function inCI(): boolean {
