@@ -6,7 +6,11 @@
 //                  device 10.200.0.2/24; then e.g. `ip netns exec NAME ping 10.200.0.2`.
 //   --pcap FILE    capture every frame the device sends or receives.
 //   --port N       host port forwarded to the device's port 7 (passt only; default 7777).
+//   --discard-port N  also forward host port N to the device's discard server (port 9).
 //   --trace        one line per frame at the device's jack, on stderr.
+//
+// The device runs the echo (7) and discard (9) servers on its TCP stack. `kill -USR1 <pid>`
+// prints its netstat table (sockets, listeners and their queues).
 //
 // Prints one line containing "ready" when the device is up. SIGINT/SIGTERM stop everything
 // it started and exit 0; a missing tool or a failed start exits non-zero.
@@ -16,12 +20,13 @@ import { DEFAULT_CONFIG, StackConfig } from "../src/config"
 import { MissingToolError } from "./attach/process"
 import { startPasst } from "./attach/passt"
 import { startTap } from "./attach/tap"
-import { createSimDevice, SimDevice } from "./device"
+import { createSimDevice, SimDevice, UnpadForPasst } from "./device"
 import { summarizeFrame } from "./trace"
 import { FramePort } from "./wire/frame-port"
 
-const USAGE = `usage: npm run sim -- [--port N] [--netns NAME] [--pcap FILE] [--trace]
-  --port N       host port on 127.0.0.1 forwarded to the device's port 7 (passt; default 7777)
+const USAGE = `usage: npm run sim -- [--port N] [--discard-port N] [--netns NAME] [--pcap FILE] [--trace]
+  --port N       host port on 127.0.0.1 forwarded to the device's echo port 7 (passt; default 7777)
+  --discard-port N  host port on 127.0.0.1 forwarded to the device's discard port 9 (passt)
   --netns NAME   attach by TAP to the existing network namespace NAME (root); device 10.200.0.2/24
   --pcap FILE    write every frame the device sends or receives to FILE (libpcap)
   --trace        print a one-line summary of every frame at the device's jack (stderr)`
@@ -32,6 +37,7 @@ const NETNS_DEVICE = "10.200.0.2"
 
 interface CliOptions {
     port: number
+    discardPort: number | null
     netns: string | null
     pcap: string | null
     trace: boolean
@@ -42,6 +48,7 @@ function parseCli(argv: string[]): CliOptions {
         args: argv,
         options: {
             port: { type: "string" },
+            "discard-port": { type: "string" },
             netns: { type: "string" },
             pcap: { type: "string" },
             trace: { type: "boolean" },
@@ -55,7 +62,12 @@ function parseCli(argv: string[]): CliOptions {
     }
     const port = values.port === undefined ? 7777 : Number(values.port)
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`)
-    return { port, netns: values.netns ?? null, pcap: values.pcap ?? null, trace: values.trace === true }
+    const dp = values["discard-port"]
+    const discardPort = dp === undefined ? null : Number(dp)
+    if (discardPort !== null && (!Number.isInteger(discardPort) || discardPort < 1 || discardPort > 65535 || discardPort === port)) {
+        throw new Error(`--discard-port: not a port number (or the same as --port): ${dp}`)
+    }
+    return { port, discardPort, netns: values.netns ?? null, pcap: values.pcap ?? null, trace: values.trace === true }
 }
 
 function macString(mac: number[]): string {
@@ -106,23 +118,34 @@ async function main(): Promise<number> {
             peer = tap
             howTo = `via TAP ${tap.tapName} in netns ${opts.netns} (socat pid ${tap.pid}); try: ip netns exec ${opts.netns} ping ${NETNS_DEVICE}`
         } else {
+            const forwards = [{ hostPort: opts.port, guestPort: 7 }]
+            if (opts.discardPort !== null) forwards.push({ hostPort: opts.discardPort, guestPort: 9 })
             const passt = await startPasst({
-                tcp: [{ hostPort: opts.port, guestPort: 7 }],
+                tcp: forwards,
                 guestIp: config.ip,
                 gateway: config.gateway,
             })
-            peer = passt
+            peer = new UnpadForPasst(passt)
             passt.exited.then((code) => {
                 if (finished) return
                 console.error(`sim: passt exited unexpectedly (code ${code}): ${passt.log().trim().split("\n").slice(-2).join(" | ")}`)
                 end(1, "passt gone")
             })
             howTo = `via passt (pid ${passt.pid}); try: printf 'hello\\n' | nc -N 127.0.0.1 ${opts.port}`
+            if (opts.discardPort !== null) howTo += ` (discard: 127.0.0.1:${opts.discardPort})`
         }
         device = createSimDevice({ config, pcap: opts.pcap ?? undefined })
         device.attach(peer)
         if (opts.trace) device.jack.observe((frame, outbound) => console.error(`${outbound ? "out" : "in "} ${summarizeFrame(frame)}`))
         await device.start()
+        const dev = device
+        process.on("SIGUSR1", () => {
+            console.log(dev.sockets.netstatText())
+            const e = dev.echo
+            const d = dev.discard
+            if (e) console.log(`echo: ${e.accepted} accepted, ${e.finished} finished, ${e.failed} failed, ${e.bytesEchoed} bytes echoed`)
+            if (d) console.log(`discard: ${d.accepted} accepted, ${d.finished} finished, ${d.failed} failed, ${d.bytesDiscarded} bytes discarded`)
+        })
     } catch (e) {
         finished = true
         await stopAll()
@@ -133,6 +156,7 @@ async function main(): Promise<number> {
     if (!finished) {
         const pcapNote = opts.pcap ? `; capturing to ${opts.pcap}` : ""
         console.log(`ready: device ${config.ip} (${macString(config.mac)}) ${howTo}${pcapNote}`)
+        console.log(`sim: the device serves echo on port 7 and discard on port 9; kill -USR1 ${process.pid} prints its netstat`)
     }
     const code = await done
     try {

@@ -1,6 +1,7 @@
 // The pump: the only async part of the stack. It moves received frames from the
 // device into the interface, queued frames from the interface to the device, and
-// gives the interface its timer tick. One RX buffer, allocated once.
+// gives the interface (and the transport above it, `timers`) its timer tick. One RX
+// buffer, allocated once.
 
 import { allocBytes } from "../util/bytes"
 import { NetDevice } from "../driver/net-device"
@@ -10,6 +11,14 @@ import { Interface } from "./interface"
 export interface PumpTiming {
     nowMs(): number
     delayMs(ms: number): Promise<void>
+}
+
+/** Timers of a layer above the interface (the TCP layer): run at every step. */
+export interface PumpTimers {
+    /** Runs what is due at now (retransmissions, delayed ACKs, TIME-WAIT ...). */
+    poll(now: number): void
+    /** When poll() next has work: an absolute time in ms (<= now: at once). */
+    pollAt(): number
 }
 
 /** Frames received per step before the pump transmits and ticks (keeps replies flowing under load). */
@@ -26,6 +35,8 @@ export class NetPump {
     idleMs: number
     /** Exceptions from the device (receive/transmit rejected). */
     deviceErrors: number
+    /** Timers ticked after the interface's at every step (set by the stack); null = none. */
+    timers: PumpTimers
     private stopped: boolean
 
     constructor(dev: NetDevice, iface: Interface, timing: PumpTiming, rxBuf?: Buffer) {
@@ -35,6 +46,7 @@ export class NetPump {
         this.rxBuf = rxBuf ? rxBuf : allocBytes(iface.mtu + ETHERNET_HEADER_LEN + RX_SLACK)
         this.idleMs = 2
         this.deviceErrors = 0
+        this.timers = null
         this.stopped = false
     }
 
@@ -49,6 +61,8 @@ export class NetPump {
             worked = true
         }
         iface.poll(this.timing.nowMs())
+        // Timers go before transmitting, so what they send leaves in this same step.
+        if (this.timers !== null) this.timers.poll(this.timing.nowMs())
         let f = iface.nextTxFrame()
         while (f !== null) {
             let ok = false
@@ -75,8 +89,22 @@ export class NetPump {
             } catch (e) {
                 this.deviceErrors++
             }
-            await this.timing.delayMs(worked ? 0 : this.idleMs)
+            await this.timing.delayMs(this.waitMs(worked))
         }
+    }
+
+    /**
+     * How long to sleep after a step: 0 after work, else idleMs (the device has no
+     * interrupt: it is polled), cut short when the timers are due sooner.
+     */
+    waitMs(worked: boolean): number {
+        if (worked) return 0
+        let ms = this.idleMs
+        if (this.timers !== null) {
+            const due = this.timers.pollAt() - this.timing.nowMs()
+            if (due < ms) ms = due > 0 ? due : 0
+        }
+        return ms
     }
 
     stop(): void {
