@@ -139,6 +139,7 @@ export function createSimDevice(opts: SimDeviceOptions = {}): SimDevice {
         },
         async start(): Promise<void> {
             await driver.init()
+            stack.iface.announce()
             running = stack.run()
             echo?.start()
             discard?.start()

@@ -108,6 +108,7 @@ export class NetStack implements Task, Kicker {
     /** Brings the device up and starts the pump task. */
     async start(): Promise<void> {
         await this.device.init()
+        this.iface.announce()
         this.stopped = false
         this.scheduler.spawn(this)
     }
