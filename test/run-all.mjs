@@ -27,7 +27,11 @@ function step(title, cmd, args, opts = {}) {
     const r = step("firmware build", bin("devs"), ["build", "src/main.ts"])
     if (r.status === 0) {
         const size = statSync(join(root, ".devicescript", "bin", "bytecode.devs")).size
-        console.log(`firmware bytecode: ${size} bytes`)
+        // The image format limits all function code to 64 KB (devs verify check 1051).
+        const sizes = readFileSync(join(root, ".devicescript", "bin", "bytecode-sizes.md"), "utf8")
+        const fn = /(\d+) \| Function TOTAL/.exec(sizes)
+        const code = fn ? +fn[1] : NaN
+        console.log(`firmware bytecode: ${size} bytes; function code ${code} of 65536 bytes (${65536 - code} left)`)
         passed++
     } else {
         console.log("FAIL: devs build src/main.ts")
