@@ -49,10 +49,23 @@ export class Connection {
     sndWnd = 0
     sndWl1 = 0
     sndWl2 = 0
-    /** Largest window the peer ever offered (MAX.SND.WND, RFC 5961 §5; SWS avoidance). */
+    /** Largest window the peer ever offered (MAX.SND.WND, RFC 5961 §5). */
     maxSndWnd = 0
+    /**
+     * Sender SWS avoidance's estimate of the peer's receive buffer, Max(SND.WND) of RFC 9293
+     * §3.8.6.2.1. Unlike maxSndWnd it comes down when the override timeout had to fire: the
+     * peer's buffer is evidently smaller than the largest window it once offered.
+     */
+    peerBufEst = 0
     /** Effective send MSS (RFC 9293 §3.7.1). */
     sndMss = 536
+    /**
+     * Window scaling (RFC 7323 §2): wsOk when both SYNs carried the option. We always use
+     * shift 0 (our windows never exceed 65535); sndWndShift is the peer's shift, applied to
+     * the window of every segment from it but a SYN.
+     */
+    wsOk = false
+    sndWndShift = 0
     /** The user closed the send side: a FIN follows the queued data. */
     finQueued = false
     /** Our FIN has been acknowledged. */
@@ -172,7 +185,10 @@ export class Connection {
         this.sndWl1 = 0
         this.sndWl2 = 0
         this.maxSndWnd = 0
+        this.peerBufEst = 0
         this.sndMss = 536
+        this.wsOk = false
+        this.sndWndShift = 0
         this.finQueued = false
         this.finAcked = false
         this.irs = 0

@@ -10,7 +10,7 @@ import { Connection } from "./connection"
 import { TCP_EV_ACCEPTABLE } from "./events"
 import { Listener } from "./listener"
 import { seqAdd, seqGt, seqInRange } from "./seq"
-import { MAX_WINDOW, TcpShared } from "./shared"
+import { MAX_WINDOW, OUR_WS_SHIFT, TcpShared } from "./shared"
 import { TcpState } from "./state"
 import { SynCookies } from "./syn-cookies"
 import { SynQueue, SynRequest } from "./syn-queue"
@@ -26,6 +26,8 @@ export class PassiveOpen {
     private cookiesEnabled: boolean
     /** ISN lower bound for a SYN that reuses a TIME-WAIT 4-tuple (RFC 6191); -1 = none. */
     private isnFloor = -1
+    /** Scratch request describing a connection completed by a SYN cookie (made once). */
+    private cookieReq: SynRequest = new SynRequest()
 
     constructor(sh: TcpShared, tables: TcpTables, config: StackConfig) {
         this.sh = sh
@@ -72,13 +74,14 @@ export class PassiveOpen {
                 r.remotePort = seg.srcPort
                 r.irs = seg.seq
                 r.peerMss = seg.mss
+                r.peerWs = seg.windowScale
                 r.iss = this.sh.isn.isn(r.localIp, r.localPort, remoteIp, r.remotePort, now)
                 if (floor >= 0 && !seqGt(r.iss, floor)) r.iss = floor
                 r.retries = 0
                 r.sentAt = now
                 r.nextAt = now + this.sh.rtoInitial
                 l.synCount++
-                this.sendSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), now)
+                this.sendSynAck(r, now)
                 return
             }
         }
@@ -91,15 +94,24 @@ export class PassiveOpen {
         const cookie = this.cookies.make(this.sh.port.ip, seg.dstPort, remoteIp, seg.srcPort, seg.seq, seg.mss, now)
         k.synCookiesSent++
         l.cookiesSent++
-        this.sendSynAck(seg.dstPort, remoteIp, seg.srcPort, cookie, seqAdd(seg.seq, 1), now)
+        // A cookie cannot carry the peer's window scale: this SYN-ACK offers none, so
+        // neither side scales (RFC 7323 §2.2).
+        this.emitSynAck(seg.dstPort, remoteIp, seg.srcPort, cookie, seqAdd(seg.seq, 1), -1, now)
     }
 
-    private sendSynAck(localPort: number, remoteIp: number, remotePort: number, iss: number, ack: number, now: number): void {
+    /** (Re)sends the SYN-ACK of a request in the SYN queue. */
+    private sendSynAck(r: SynRequest, now: number): void {
+        this.emitSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), r.peerWs, now)
+    }
+
+    /** A SYN-ACK with our MSS, and a window-scale option when the SYN had one (peerWs >= 0). */
+    private emitSynAck(localPort: number, remoteIp: number, remotePort: number, iss: number, ack: number, peerWs: number, now: number): void {
         const sh = this.sh
         let win = sh.recvBuffer
         if (win > MAX_WINDOW) win = MAX_WINDOW
         sh.prepare(localPort, remotePort, iss, ack, TCP_SYN | TCP_ACK, win)
         sh.tx.mss = sh.ourMss
+        if (peerWs >= 0) sh.tx.windowScale = OUR_WS_SHIFT
         sh.transmit(remoteIp, null, 0, 0, now)
     }
 
@@ -117,7 +129,7 @@ export class PassiveOpen {
         }
         if (seg.flags & TCP_SYN) {
             // The peer did not get our SYN-ACK: send it again.
-            if (!(seg.flags & TCP_ACK) && seg.seq === r.irs) this.sendSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, rcvNxt, now)
+            if (!(seg.flags & TCP_ACK) && seg.seq === r.irs) this.sendSynAck(r, now)
             return
         }
         if (!(seg.flags & TCP_ACK)) return
@@ -126,7 +138,7 @@ export class PassiveOpen {
             return
         }
         if (!seqInRange(seg.seq, rcvNxt, seqAdd(rcvNxt, MAX_WINDOW))) return
-        const c = this.promote(l, seg, remoteIp, r.iss, r.irs, r.peerMss, now)
+        const c = this.promote(l, seg, remoteIp, r, now)
         if (c === null) {
             if (l.abortOnOverflow) this.dropRequest(r)
             return
@@ -156,7 +168,13 @@ export class PassiveOpen {
             return false
         }
         k.synCookiesAccepted++
-        const c = this.promote(l, seg, remoteIp, iss, irs, mss, now)
+        // The cookie stands in for a SYN-queue record: fill the scratch one (no window scale).
+        const r = this.cookieReq
+        r.iss = iss
+        r.irs = irs
+        r.peerMss = mss
+        r.peerWs = -1
+        const c = this.promote(l, seg, remoteIp, r, now)
         if (c !== null) this.complete(l, c, seg, buf, now)
         return true // on overflow: dropped, or reset when abortOnOverflow
     }
@@ -165,7 +183,7 @@ export class PassiveOpen {
      * Takes a connection slot for a completed passive open, if the accept queue has room.
      * On overflow: drop (the client's retransmission retries) or RST with abortOnOverflow.
      */
-    private promote(l: Listener, seg: TcpRepr, remoteIp: number, iss: number, irs: number, peerMss: number, now: number): Connection {
+    private promote(l: Listener, seg: TcpRepr, remoteIp: number, r: SynRequest, now: number): Connection {
         const c = l.acceptQueueFull() ? null : this.tables.allocSlot()
         if (c === null) {
             l.acceptOverflows++
@@ -178,7 +196,7 @@ export class PassiveOpen {
         c.localPort = seg.dstPort
         c.remoteIp = remoteIp
         c.remotePort = seg.srcPort
-        openPassive(this.sh, c, iss, irs, peerMss, now)
+        openPassive(this.sh, c, r.iss, r.irs, r.peerMss, r.peerWs, now)
         return c
     }
 
@@ -208,7 +226,7 @@ export class PassiveOpen {
             }
             r.retries++
             sh.counters.synAckRetransmits++
-            this.sendSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), now)
+            this.sendSynAck(r, now)
             let t = sh.rtoInitial
             for (let j = 0; j < r.retries && t < sh.rtoMax; j++) t *= 2
             r.nextAt = now + (t < sh.rtoMax ? t : sh.rtoMax)

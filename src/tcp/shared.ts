@@ -18,6 +18,16 @@ export const MIN_SND_MSS = 64
 /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1, MUST-15). */
 export const DEFAULT_MSS = 536
 export const MAX_WINDOW = 65535
+/** Largest window-scale shift (RFC 7323 §2.3: larger values are taken as 14). */
+export const MAX_WS_SHIFT = 14
+/** The shift we announce: our windows fit 16 bits, we only offer so that the peer may scale its own. */
+export const OUR_WS_SHIFT = 0
+
+/** The peer's shift from the window-scale option of its SYN (-1 = absent, then 0). */
+export function peerWsShift(ws: number): number {
+    if (ws < 0) return 0
+    return ws > MAX_WS_SHIFT ? MAX_WS_SHIFT : ws
+}
 
 export class TcpShared {
     port: TcpIpPort

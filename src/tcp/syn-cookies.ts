@@ -5,7 +5,8 @@
 // 64-second periods and MAC = HalfSipHash(secret; 4-tuple, peer's ISN, t, MSS index)
 // truncated. The ACK that completes the handshake carries cookie + 1 and the peer's
 // ISN + 1; a cookie is valid for the current and the previous period (64..128 s).
-// What a cookie cannot carry (window scale, SACK) we never negotiate anyway.
+// What a cookie cannot carry is not negotiated: its SYN-ACK offers no window scale (SACK we
+// never offer).
 
 import { halfSipHash, mixSeed } from "./halfsiphash"
 

@@ -12,6 +12,8 @@ export class SynRequest {
     iss = 0
     irs = 0
     peerMss = 0
+    /** Window-scale shift offered in the SYN; -1 = none (then our SYN-ACK offers none either). */
+    peerWs = -1
     /** SYN-ACK retransmissions so far, next retransmission time, first SYN-ACK time. */
     retries = 0
     nextAt = 0

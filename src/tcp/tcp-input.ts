@@ -11,7 +11,7 @@ import { ECONNREFUSED, ECONNRESET } from "./errors"
 import { TCP_EV_READABLE, TCP_EV_WRITABLE } from "./events"
 import { retransmitFirst, sendAck, sendChallengeAck, tcpOutput } from "./tcp-output"
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from "./seq"
-import { MAX_WINDOW, TcpShared } from "./shared"
+import { MAX_WINDOW, peerWsShift, TcpShared } from "./shared"
 import { TcpState } from "./state"
 
 /** Processes one parsed segment for connection c; payload bytes are in buf. */
@@ -55,6 +55,9 @@ function synSentInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buffer, n
     if (win > MAX_WINDOW) win = MAX_WINDOW
     c.rcvAdvRight = seqAdd(c.rcvNxt, win)
     c.sndMss = sh.sendMss(seg.mss)
+    // We offered window scaling in our SYN; it is in use if the peer's SYN offers it too.
+    c.wsOk = seg.windowScale >= 0
+    c.sndWndShift = peerWsShift(seg.windowScale)
     setSendWindow(c, seg)
     if (hasAck) {
         c.sndUna = seg.ack
@@ -74,11 +77,18 @@ function synSentInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buffer, n
     c.sndNxt = c.iss // output() (re)sends our SYN, now with ACK
 }
 
+/** The window a segment offers, in bytes: scaled by the peer's shift except in a SYN (RFC 7323 §2.2). */
+function segWindow(c: Connection, seg: TcpRepr): number {
+    return seg.flags & TCP_SYN ? seg.window : seg.window << c.sndWndShift
+}
+
 function setSendWindow(c: Connection, seg: TcpRepr): void {
-    c.sndWnd = seg.window
+    const wnd = segWindow(c, seg)
+    c.sndWnd = wnd
     c.sndWl1 = seg.seq
     c.sndWl2 = seg.ack
-    if (seg.window > c.maxSndWnd) c.maxSndWnd = seg.window
+    if (wnd > c.maxSndWnd) c.maxSndWnd = wnd
+    if (wnd > c.peerBufEst) c.peerBufEst = wnd
 }
 
 /** Our SYN was acknowledged: ESTABLISHED (or FIN-WAIT-1 when the user already closed). */
@@ -201,6 +211,7 @@ function synchronizedInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buff
 /** ACK processing for ESTABLISHED and later states (RFC 9293 §3.10.7.4 fifth). */
 function processAck(sh: TcpShared, c: Connection, seg: TcpRepr, payLen: number, flags: number, now: number): void {
     const ack = seg.ack
+    const wnd = segWindow(c, seg)
     // With nothing in flight, retries counts window or keepalive probes: any ACK answers them.
     if (c.rtxAt === TIME_NEVER) c.retries = 0
     if (seqGt(ack, c.sndUna)) {
@@ -226,7 +237,7 @@ function processAck(sh: TcpShared, c: Connection, seg: TcpRepr, payLen: number, 
         }
         if (dataAcked > 0) c.pendingEvents |= TCP_EV_WRITABLE
     } else if (ack === c.sndUna && payLen === 0 && !(flags & (TCP_SYN | TCP_FIN)) &&
-        seg.window === c.sndWnd && c.sndWnd !== 0 && seqGt(c.sndMax, c.sndUna) && c.rtxAt !== TIME_NEVER) {
+        wnd === c.sndWnd && c.sndWnd !== 0 && seqGt(c.sndMax, c.sndUna) && c.rtxAt !== TIME_NEVER) {
         // A duplicate ACK (RFC 5681 §2): nothing new, same window, data outstanding.
         if (ccOnDupAck(c)) {
             c.fastRetransmits++
@@ -236,9 +247,9 @@ function processAck(sh: TcpShared, c: Connection, seg: TcpRepr, payLen: number, 
     }
     // Window update, unless the segment is older than the last one that set the window.
     if (seqGe(ack, c.sndUna) && (seqLt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && seqLe(c.sndWl2, ack)))) {
-        const opened = c.sndWnd === 0 && seg.window > 0
+        const opened = c.sndWnd === 0 && wnd > 0
         setSendWindow(c, seg)
-        if (opened || seg.window >= c.sndMss) {
+        if (opened || wnd >= c.sndMss) {
             c.persistAt = TIME_NEVER
             c.persistShift = 0
         }

@@ -6,7 +6,7 @@
 
 import { seqAdd, seqGt, seqLt, seqSub } from "./seq"
 import { Connection, TIME_NEVER } from "./connection"
-import { MAX_WINDOW, TcpShared } from "./shared"
+import { MAX_WINDOW, OUR_WS_SHIFT, TcpShared } from "./shared"
 import { TcpState } from "./state"
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../wire/tcp"
 import { ccAfterIdle } from "./congestion"
@@ -104,6 +104,8 @@ function sendSyn(sh: TcpShared, c: Connection, withAck: boolean, now: number): b
     if (win > MAX_WINDOW) win = MAX_WINDOW
     sh.prepare(c.localPort, c.remotePort, c.iss, withAck ? c.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, win)
     sh.tx.mss = c.rcvMss
+    // Window scale (RFC 7323 §2.2): always offered in a SYN; in a SYN-ACK only in answer to one.
+    sh.tx.windowScale = !withAck || c.wsOk ? OUR_WS_SHIFT : -1
     if (withAck) {
         c.ackNow = false
         c.ackAt = TIME_NEVER
@@ -202,7 +204,7 @@ function sendNextSegment(sh: TcpShared, c: Connection, now: number): number {
     const idle = c.sndMax === c.sndUna
     const ok = len === c.sndMss || seqLt(c.sndNxt, c.sndMax) ||
         (all && (c.noDelay || idle || c.finQueued)) ||
-        (c.maxSndWnd > 0 && len >= (c.maxSndWnd >> 1) && (c.noDelay || idle))
+        (c.peerBufEst > 0 && len >= (c.peerBufEst >> 1) && (c.noDelay || idle))
     if (!ok) {
         armPersist(sh, c, now)
         return NOTHING
@@ -274,15 +276,22 @@ export function persistProbe(sh: TcpShared, c: Connection, now: number): void {
     if (!canSendData(c.state) || c.rtxAt !== TIME_NEVER) return
     const unsent = c.unsentBytes()
     if (unsent === 0) return
-    c.persistShift++
-    c.retries++
     const inFlight = seqSub(c.sndNxt, c.sndUna)
     const usable = c.sndWnd - inFlight
     if (usable <= 0) {
+        // Only unanswered zero-window probes back off and count towards giving up.
+        c.persistShift++
+        c.retries++
         sendAckAt(sh, c, seqAdd(c.sndUna, -1), now)
         c.persistAt = now + persistInterval(sh, c)
         return
     }
+    // The SWS override timeout (RFC 9293 §3.8.6.2.1): the window is open but below the
+    // SWS threshold, so the peer's buffer is smaller than Max(SND.WND) suggested (it may
+    // shrink its buffer, or scale its windows without having negotiated it — passt does).
+    // Re-estimate it from the window it offers now, or every later segment would wait
+    // for this timeout again; the data sent is covered by the retransmission timer.
+    c.peerBufEst = c.sndWnd
     let len = unsent
     if (len > c.sndMss) len = c.sndMss
     if (len > usable) len = usable

@@ -8,7 +8,7 @@ import { ENOTCONN, EPIPE, RECV_EOF } from "./errors"
 import { TCP_EV_CLOSED } from "./events"
 import { sendReset, tcpOutput, windowUpdateDue } from "./tcp-output"
 import { seqAdd } from "./seq"
-import { TcpShared } from "./shared"
+import { peerWsShift, TcpShared } from "./shared"
 import { TcpState } from "./state"
 
 /** Common set-up of a slot that the layer filled with addresses and ports. */
@@ -36,10 +36,11 @@ export function openActive(sh: TcpShared, c: Connection, iss: number, now: numbe
 
 /**
  * Passive OPEN completed by the layer from a SYN-queue entry or a SYN cookie: the SYN
- * (irs, peer's MSS) was received and our SYN-ACK (iss) sent; SYN-RECEIVED, waiting for
- * the ACK that the caller passes to tcpInput() next.
+ * (irs, peer's MSS, peer's window-scale shift or -1) was received and our SYN-ACK (iss)
+ * sent — with a window-scale option iff peerWs >= 0; SYN-RECEIVED, waiting for the ACK
+ * that the caller passes to tcpInput() next.
  */
-export function openPassive(sh: TcpShared, c: Connection, iss: number, irs: number, peerMss: number, now: number): void {
+export function openPassive(sh: TcpShared, c: Connection, iss: number, irs: number, peerMss: number, peerWs: number, now: number): void {
     initCommon(sh, c, iss, now)
     c.state = TcpState.SynReceived
     c.sndNxt = seqAdd(iss, 1)
@@ -50,6 +51,8 @@ export function openPassive(sh: TcpShared, c: Connection, iss: number, irs: numb
     if (win > 65535) win = 65535
     c.rcvAdvRight = seqAdd(c.rcvNxt, win)
     c.sndMss = sh.sendMss(peerMss)
+    c.wsOk = peerWs >= 0
+    c.sndWndShift = peerWsShift(peerWs)
 }
 
 /** SEND: queues up to len bytes; returns how many (0 = buffer full), or -error. */
