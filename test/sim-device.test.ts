@@ -48,6 +48,10 @@ function echoRequest(seq: number, payload: Buffer): Buffer {
     return f
 }
 
+function isAnnouncement(f: Buffer): boolean {
+    return f.readUInt16BE(12) === 0x0806 && f.readUInt16BE(20) === 1 && f.subarray(28, 32).equals(f.subarray(38, 42))
+}
+
 describe("simulated device on a virtual clock", () => {
     let device: SimDevice = null
     let dir: string = null
@@ -80,10 +84,13 @@ describe("simulated device on a virtual clock", () => {
 
     test("answers ARP with its MAC, and echo requests with the same payload", async () => {
         const { peer, got } = await startWithPeer()
+        // At start-up the device announces its address (RFC 5227): a broadcast ARP request
+        // with our address as sender and target.
+        const announcement = await waitFor(got, isAnnouncement)
+        expect(announcement.subarray(0, 6).equals(Buffer.alloc(6, 0xff))).toBe(true)
         peer.send(arpRequest())
-        const reply = await waitFor(got, (f) => f.readUInt16BE(12) === 0x0806)
+        const reply = await waitFor(got, (f) => f.readUInt16BE(12) === 0x0806 && f.readUInt16BE(20) === 2)
         expect(reply.subarray(0, 6).equals(PEER_MAC)).toBe(true)
-        expect(reply.readUInt16BE(20)).toBe(2)
         expect(reply.subarray(22, 28).equals(DEV_MAC)).toBe(true)
         expect([...reply.subarray(28, 32)]).toEqual(DEV_IP)
 
@@ -99,12 +106,15 @@ describe("simulated device on a virtual clock", () => {
         dir = mkdtempSync(join(tmpdir(), "enc-simdev-"))
         const path = join(dir, "d.pcap")
         const { peer, got, clock } = await startWithPeer(path)
+        await waitFor(got, isAnnouncement)
         peer.send(arpRequest())
-        await waitFor(got, (f) => f.readUInt16BE(12) === 0x0806)
+        await waitFor(got, (f) => f.readUInt16BE(12) === 0x0806 && f.readUInt16BE(20) === 2)
         peer.send(echoRequest(1, Buffer.alloc(32, 0x5a)))
         await waitFor(got, (f) => f.readUInt16BE(12) === 0x0800)
         device.pcap.close()
-        const frames = parsePcap(readFileSync(path)).frames
+        const all = parsePcap(readFileSync(path)).frames
+        expect(isAnnouncement(all[0].frame)).toBe(true)
+        const frames = all.slice(1)
         const kinds = frames.map((f) => (f.frame.subarray(6, 12).equals(DEV_MAC) ? "out" : "in") + ":" + f.frame.readUInt16BE(12).toString(16))
         expect(kinds).toEqual(["in:806", "out:806", "in:800", "out:800"])
         // Short frames reach the capture as they were on the cable.
