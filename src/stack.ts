@@ -46,6 +46,7 @@ export interface NetStackOptions {
 }
 
 /** Wakes the pump whatever it is doing: for a device that can tell a frame arrived. */
+/** @devsWhenUsed */
 class RxNotify implements Kicker {
     private stack: NetStack
     constructor(stack: NetStack) {
@@ -56,6 +57,7 @@ class RxNotify implements Kicker {
     }
 }
 
+/** @devsWhenUsed */
 export class NetStack implements Task, Kicker {
     readonly config: StackConfig
     readonly scheduler: Scheduler
@@ -95,8 +97,9 @@ export class NetStack implements Task, Kicker {
         }
         this.pump = new NetPump(device, this.iface, timing)
         this.pump.timers = this.tcp
-        if (opts && opts.idlePollMs && opts.idlePollMs > 0) this.pump.idleMs = opts.idlePollMs
-        let waiters = opts && opts.waiters ? opts.waiters : 2 * config.tcpConnections + config.tcpListeners
+        const o: NetStackOptions = opts || {}
+        if (o.idlePollMs > 0) this.pump.idleMs = o.idlePollMs
+        let waiters = o.waiters || 2 * config.tcpConnections + config.tcpListeners
         if (waiters > 32) waiters = 32
         this.sockets = new Sockets(this.tcp, scheduler, config, waiters)
         this.sockets.setKicker(this)

@@ -17,7 +17,7 @@
 import { describe, expect, test } from "vitest"
 import fc from "fast-check"
 import { Interface } from "../src/iface/interface"
-import { RX_OUTCOME_COUNTERS, ICMP_OUTCOME_COUNTERS } from "../src/iface/counters"
+import { RX_OUTCOME_COUNTERS, ICMP_OUTCOME_COUNTERS } from "../src/iface/outcomes"
 import { ARP_FREE } from "../src/iface/arp-cache"
 import { TX_ALLOCATED, TX_FREE, TX_PENDING_ARP, TX_QUEUED, TX_SENDING, TxFrame } from "../src/iface/tx-pool"
 import {

@@ -2,7 +2,8 @@
 // (routing, padding, headers), the frame pool and the allocation-free hot path.
 import { describe, expect, test } from "vitest"
 import { Interface, IPV4_PAYLOAD_OFFSET, Ipv4Handler } from "../src/iface/interface"
-import { RX_OUTCOME_COUNTERS, ICMP_OUTCOME_COUNTERS, InterfaceCounters } from "../src/iface/counters"
+import { InterfaceCounters } from "../src/iface/counters"
+import { RX_OUTCOME_COUNTERS, ICMP_OUTCOME_COUNTERS } from "../src/iface/outcomes"
 import { allocationCount } from "../src/util/bytes"
 import {
     BROADCAST_MAC,

@@ -28,6 +28,7 @@ export interface DiscardOptions {
 /** Reads between two voluntary yields (the VM watchdog; other tasks' turn). */
 const READS_PER_YIELD = 32
 
+/** @devsWhenUsed */
 class DiscardWorker implements Task {
     private server: DiscardServer
     private buf: Buffer
@@ -72,6 +73,7 @@ class DiscardWorker implements Task {
     }
 }
 
+/** @devsWhenUsed */
 export class DiscardServer {
     readonly port: number
     readonly backlog: number
@@ -88,10 +90,11 @@ export class DiscardServer {
 
     constructor(sockets: Sockets, opts?: DiscardOptions) {
         this.sockets = sockets
-        this.port = opts && opts.port ? opts.port : DISCARD_PORT
-        this.backlog = opts && opts.backlog ? opts.backlog : 4
-        const n = opts && opts.workers ? opts.workers : 2
-        const size = opts && opts.bufferSize ? opts.bufferSize : 256
+        const o: DiscardOptions = opts || {}
+        this.port = o.port || DISCARD_PORT
+        this.backlog = o.backlog || 4
+        const n = o.workers || 2
+        const size = o.bufferSize || 256
         for (let i = 0; i < n; i++) this.workers.push(new DiscardWorker(this, size))
     }
 

@@ -33,6 +33,7 @@ export interface EchoOptions {
 /** Chunks moved per client per loop pass: bounds the work between two polls (fairness). */
 const CHUNKS_PER_PASS = 8
 
+/** @devsWhenUsed */
 export class EchoServer implements Task {
     readonly port: number
     readonly backlog: number
@@ -52,10 +53,11 @@ export class EchoServer implements Task {
 
     constructor(sockets: Sockets, opts?: EchoOptions) {
         this.sockets = sockets
-        this.port = opts && opts.port ? opts.port : ECHO_PORT
-        this.backlog = opts && opts.backlog ? opts.backlog : 4
-        this.maxClients = opts && opts.maxClients ? opts.maxClients : 4
-        this.buf = allocBytes(opts && opts.bufferSize ? opts.bufferSize : 512)
+        const o: EchoOptions = opts || {}
+        this.port = o.port || ECHO_PORT
+        this.backlog = o.backlog || 4
+        this.maxClients = o.maxClients || 4
+        this.buf = allocBytes(o.bufferSize || 512)
         for (let i = 0; i < this.maxClients; i++) this.clients.push(null)
         this.set = new PollSet(this.maxClients + 1)
     }

@@ -4,6 +4,7 @@
 import * as ds from "@devicescript/core"
 import { Scheduler, Task, Waiter } from "../socket/scheduler"
 
+/** @devsWhenUsed */
 class DsWaiter implements Waiter {
     fiber: ds.Fiber = null
     /** A wake() that found nobody waiting; ends the next wait() at once. */
@@ -39,6 +40,7 @@ async function runTask(task: Task, sched: DsScheduler): Promise<void> {
     }
 }
 
+/** @devsWhenUsed */
 export class DsScheduler implements Scheduler {
     failures = 0
 

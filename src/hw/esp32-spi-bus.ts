@@ -5,10 +5,17 @@
 // So a transfer of any length is split into power-of-two chunks (1514 bytes =
 // 1024+256+128+64+32+8+2), each with its own preallocated tx/rx pair: about 4 KB,
 // allocated once. CS stays low across chunks, so a buffer-memory stream is unbroken.
+//
+// Chip select is driven with the GPIO object's native setMode(OutputLow/OutputHigh), which
+// is all that @devicescript/gpio's write() does after a mode check. Importing that package
+// would compile in its pin-change polling (setInterval, emitters): about 1.7 KB of the
+// 64 KB function-code budget for something this bus never uses.
 import * as ds from "@devicescript/core"
-import "@devicescript/gpio"
 import { SpiBus } from "../driver/spi-bus"
 import { allocBytes, copyBytes } from "../util/bytes"
+
+/** The native GPIO object's mode setter (declared by @devicescript/gpio, which we do not import). */
+type DsPin = { setMode(mode: ds.GPIOMode): void }
 
 type DsSpi = typeof ds & {
     spiConfigure(miso: number, mosi: number, sck: number, mode: number, hz: number): void
@@ -27,15 +34,16 @@ export interface Esp32SpiPins {
     hz: number
 }
 
+/** @devsWhenUsed */
 export class Esp32SpiBus implements SpiBus {
-    private cs: ds.OutputPin
+    private cs: DsPin
     private tx: Buffer[]
     private rx: Buffer[]
 
     constructor(pins: Esp32SpiPins) {
         const hz = Math.max(8000000, Math.min(20000000, pins.hz))
         ;(ds as DsSpi).spiConfigure(pins.miso, pins.mosi, pins.sck, 0, hz)
-        this.cs = ds.gpio(pins.cs)
+        this.cs = ds.gpio(pins.cs) as any as DsPin
         this.cs.setMode(ds.GPIOMode.OutputHigh)
         this.tx = []
         this.rx = []
@@ -46,11 +54,11 @@ export class Esp32SpiBus implements SpiBus {
     }
 
     select(): void {
-        this.cs.write(0)
+        this.cs.setMode(ds.GPIOMode.OutputLow)
     }
 
     deselect(): void {
-        this.cs.write(1)
+        this.cs.setMode(ds.GPIOMode.OutputHigh)
     }
 
     async transfer(buf: Buffer, off: number, len: number): Promise<void> {

@@ -25,6 +25,7 @@ export const ARP_FREE = 0
 export const ARP_PENDING = 1
 export const ARP_RESOLVED = 2
 
+/** @devsWhenUsed */
 export class ArpEntry {
     ip: number
     state: number
@@ -56,6 +57,7 @@ export class ArpEntry {
     }
 }
 
+/** @devsWhenUsed */
 export class ArpCache {
     entries: ArpEntry[]
     ttlMs: number

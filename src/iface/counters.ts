@@ -1,8 +1,8 @@
 // Interface counters: one plain object of numbers, names readable on a status page.
 //
 // Every frame given to Interface.input ends in exactly ONE "outcome" counter (listed
-// in RX_OUTCOME_COUNTERS), so rxFrames === the sum of the outcomes: nothing is lost
-// uncounted. The other counters describe transmission and table events.
+// in RX_OUTCOME_COUNTERS, outcomes.ts), so rxFrames === the sum of the outcomes: nothing
+// is lost uncounted. The other counters describe transmission and table events.
 
 export interface InterfaceCounters {
     // ---- receive: totals
@@ -119,41 +119,3 @@ export function newInterfaceCounters(): InterfaceCounters {
         arpExpired: 0,
     }
 }
-
-/** The receive outcome counters: each input frame increments exactly one of them. */
-export const RX_OUTCOME_COUNTERS: string[] = [
-    "ethDropShort",
-    "ethDropNotOurs",
-    "ethDropMulticast",
-    "ethDropIpv6",
-    "ethDropOtherType",
-    "arpDropMalformed",
-    "arpDropNoAddress",
-    "arpDropBadSender",
-    "arpDropConflict",
-    "arpNotForUs",
-    "arpGratuitous",
-    "arpRequestsForUs",
-    "arpRepliesForUs",
-    "ipDropShort",
-    "ipDropVersion",
-    "ipDropHeaderLen",
-    "ipDropTotalLen",
-    "ipDropChecksum",
-    "ipDropFragment",
-    "ipDropNotForUs",
-    "ipDropBadSource",
-    "ipDropUnknownProtocol",
-    "ipDelivered",
-]
-
-/** ICMP outcomes: each datagram delivered to the ICMP handler increments exactly one. */
-export const ICMP_OUTCOME_COUNTERS: string[] = [
-    "icmpDropShort",
-    "icmpDropChecksum",
-    "icmpDropNoAddress",
-    "icmpDropBroadcastEcho",
-    "icmpDropTooLong",
-    "icmpEchoRequests",
-    "icmpOther",
-]

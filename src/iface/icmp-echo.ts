@@ -6,6 +6,7 @@ import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_ERR_SHORT, ICMP_HEADER_LEN, Ic
 import { IPV4_HEADER_LEN, IPV4_PROTO_ICMP } from "../wire/ipv4"
 import { IPV4_PAYLOAD_OFFSET, Interface, Ipv4Handler } from "./interface"
 
+/** @devsWhenUsed */
 export class IcmpEchoResponder implements Ipv4Handler {
     private repr: IcmpEchoRepr
     constructor() {

@@ -68,6 +68,7 @@ function configAddress(s: string, what: string): number {
     return a
 }
 
+/** @devsWhenUsed */
 export class Interface {
     config: StackConfig
     counters: InterfaceCounters
@@ -120,10 +121,6 @@ export class Interface {
         this.handlerProtocols = []
         this.handlers = []
         this.nextIdent = 1
-        this.ip = 0
-        this.netmask = 0
-        this.gateway = 0
-        this.subnetBroadcast = 0
         this.setAddress(configAddress(config.ip, "ip"), configAddress(config.netmask, "netmask"), configAddress(config.gateway, "gateway"))
         this.registerIpv4Handler(IPV4_PROTO_ICMP, new IcmpEchoResponder())
     }
@@ -414,19 +411,7 @@ export class Interface {
     }
 
     private sendArpReply(req: ArpRepr): void {
-        const f = this.pool.allocControl()
-        if (f === null) {
-            this.counters.txDropPoolEmpty++
-            return
-        }
-        const r = this.arpOut
-        r.operation = ARP_OP_REPLY
-        copyBytes(r.senderMac, 0, this.mac, 0, MAC_LEN)
-        r.senderIp = this.ip
-        copyBytes(r.targetMac, 0, req.senderMac, 0, MAC_LEN)
-        r.targetIp = req.senderIp
-        this.queueArp(f, req.senderMac)
-        this.counters.arpRepliesSent++
+        if (this.sendArp(ARP_OP_REPLY, req.senderMac, req.senderIp, req.senderMac)) this.counters.arpRepliesSent++
     }
 
     /**
@@ -436,50 +421,41 @@ export class Interface {
      * we have no address or no frame is free (counted).
      */
     announce(): boolean {
-        if (this.ip === 0) return false
-        const f = this.pool.allocControl()
-        if (f === null) {
-            this.counters.txDropPoolEmpty++
-            return false
-        }
-        const r = this.arpOut
-        r.operation = ARP_OP_REQUEST
-        copyBytes(r.senderMac, 0, this.mac, 0, MAC_LEN)
-        r.senderIp = this.ip
-        copyBytes(r.targetMac, 0, this.zeroMac, 0, MAC_LEN)
-        r.targetIp = this.ip
-        this.queueArp(f, this.broadcastMac)
+        if (this.ip === 0 || !this.sendArp(ARP_OP_REQUEST, this.zeroMac, this.ip, this.broadcastMac)) return false
         this.counters.arpAnnouncementsSent++
         return true
     }
 
     /** Broadcast request for e.ip, or unicast to its known MAC when refreshing (RFC 1122 2.3.2.1). */
     private sendArpRequest(e: ArpEntry, now: number, unicast: boolean): void {
-        const f = this.pool.allocControl()
-        if (f === null) {
-            this.counters.txDropPoolEmpty++
-            return // retried by poll(): requestsSent/lastRequestMs unchanged
-        }
-        const r = this.arpOut
-        r.operation = ARP_OP_REQUEST
-        copyBytes(r.senderMac, 0, this.mac, 0, MAC_LEN)
-        r.senderIp = this.ip
-        copyBytes(r.targetMac, 0, this.zeroMac, 0, MAC_LEN)
-        r.targetIp = e.ip
-        this.queueArp(f, unicast ? e.mac : this.broadcastMac)
+        // Without a frame, poll() retries: requestsSent/lastRequestMs stay unchanged.
+        if (!this.sendArp(ARP_OP_REQUEST, this.zeroMac, e.ip, unicast ? e.mac : this.broadcastMac)) return
         e.lastRequestMs = now
         e.requestsSent++
         this.counters.arpRequestsSent++
     }
 
-    private queueArp(f: TxFrame, dstMac: Buffer): void {
+    /** Queues an ARP packet from us (our MAC and address as sender). False when no frame is free (counted). */
+    private sendArp(operation: number, targetMac: Buffer, targetIp: number, dstMac: Buffer): boolean {
+        const f = this.pool.allocControl()
+        if (f === null) {
+            this.counters.txDropPoolEmpty++
+            return false
+        }
+        const r = this.arpOut
+        r.operation = operation
+        copyBytes(r.senderMac, 0, this.mac, 0, MAC_LEN)
+        r.senderIp = this.ip
+        copyBytes(r.targetMac, 0, targetMac, 0, MAC_LEN)
+        r.targetIp = targetIp
         const eth = this.ethOut
         copyBytes(eth.dst, 0, dstMac, 0, MAC_LEN)
         eth.etherType = ETHERTYPE_ARP
         ethernetEmit(eth, f.buf, 0)
-        arpEmit(this.arpOut, f.buf, ETHERNET_HEADER_LEN)
+        arpEmit(r, f.buf, ETHERNET_HEADER_LEN)
         this.setLength(f, ETHERNET_HEADER_LEN + ARP_LEN)
         this.pool.enqueue(f)
+        return true
     }
 
     // ------------------------------------------------------------------ time and the pump

@@ -26,6 +26,7 @@ const RX_PER_STEP = 4
 /** Extra RX buffer room beyond mtu + 14: a VLAN tag or a sloppy sender's trailer. */
 const RX_SLACK = 4
 
+/** @devsWhenUsed */
 export class NetPump {
     dev: NetDevice
     iface: Interface

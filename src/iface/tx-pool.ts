@@ -18,6 +18,7 @@ export const TX_PENDING_ARP = 2
 export const TX_QUEUED = 3
 export const TX_SENDING = 4
 
+/** @devsWhenUsed */
 export class TxFrame {
     /** The whole Ethernet frame, destination MAC first; fixed size, allocated once. */
     buf: Buffer
@@ -37,6 +38,7 @@ export class TxFrame {
     }
 }
 
+/** @devsWhenUsed */
 export class TxPool {
     frames: TxFrame[]
     /** Reserved for ARP requests and replies (60 bytes). */

@@ -31,6 +31,7 @@ export interface Kicker {
     kick(): void
 }
 
+/** @devsWhenUsed */
 export class SocketContext {
     readonly tcp: TcpLayer
     readonly sched: Scheduler
@@ -40,13 +41,12 @@ export class SocketContext {
     /** Rows of the TCP table that are connections (the first rows of socketTableRow). */
     readonly connSlots: number
     kicker: Kicker = null
-    /** Scratch record for TcpLayer.info()/socketTableRow(), reused by every object. */
-    readonly info: TcpSocketInfo = new TcpSocketInfo()
     /** Blocking calls refused because every waiter was in use. */
     waiterShortages = 0
 
     private waiters: Waiter[] = []
     private freeMask = 0
+    private scratchRow: TcpSocketInfo = null
 
     constructor(tcp: TcpLayer, sched: Scheduler, sendRingSize: number, recvRingSize: number, waiters: number) {
         this.tcp = tcp
@@ -60,6 +60,15 @@ export class SocketContext {
             this.waiters.push(sched.createWaiter())
             this.freeMask |= 1 << i
         }
+    }
+
+    /**
+     * Scratch record for TcpLayer.socketTableRow(), shared by every object. Made on first
+     * use: only listings (netstat, queue lengths) need it.
+     */
+    tableRow(): TcpSocketInfo {
+        if (this.scratchRow === null) this.scratchRow = new TcpSocketInfo()
+        return this.scratchRow
     }
 
     now(): number {

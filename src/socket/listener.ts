@@ -11,6 +11,7 @@ import { remainingMs, SocketContext } from "./context"
 import { POLLIN, POLLNVAL, PollTarget } from "./poll"
 import { TcpSocket } from "./socket"
 
+/** @devsWhenUsed */
 export class TcpListener implements PollTarget {
     /** TCP listener slot this object stands for. */
     readonly slot: number
@@ -99,17 +100,17 @@ export class TcpListener implements PollTarget {
 
     /** Half-open connections (SYN-RECEIVED) in the SYN queue. */
     synQueueLength(): number {
-        return this.row() ? this.ctx.info.synQueue : 0
+        return this.row() ? this.ctx.tableRow().synQueue : 0
     }
 
     /** Established connections waiting for accept(). */
     acceptQueueLength(): number {
-        return this.row() ? this.ctx.info.acceptQueue : 0
+        return this.row() ? this.ctx.tableRow().acceptQueue : 0
     }
 
     private row(): boolean {
         if (this.handle < 0) return false
-        const info = this.ctx.info
+        const info = this.ctx.tableRow()
         return this.ctx.tcp.socketTableRow(this.ctx.connSlots + this.slot, info) && info.kind === TCP_ROW_LISTENER
     }
 }

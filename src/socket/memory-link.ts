@@ -17,6 +17,7 @@ export interface FrameFilter {
     pass(frame: Buffer, len: number): boolean
 }
 
+/** @devsWhenUsed */
 export class MemoryNetDevice implements NetDevice {
     /** The other end. */
     peer: MemoryNetDevice = null
@@ -105,6 +106,7 @@ export class MemoryNetDevice implements NetDevice {
 }
 
 /** Two devices joined to each other, each with a receive queue of queueFrames frames. */
+/** @devsWhenUsed */
 export class MemoryLink {
     readonly a: MemoryNetDevice
     readonly b: MemoryNetDevice

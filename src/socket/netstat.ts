@@ -12,6 +12,7 @@ import { TcpLayer } from "../tcp/tcp-layer"
 import { stateName } from "../tcp/state"
 import { formatIpv4 } from "../wire/ipv4"
 
+/** @devsWhenUsed */
 export class NetstatRow {
     /** TCP_ROW_CONNECTION, TCP_ROW_LISTENER or TCP_ROW_REQUEST (a SYN-queue entry). */
     kind = 0
@@ -35,6 +36,7 @@ export class NetstatRow {
     error = 0
 }
 
+/** @devsWhenUsed */
 export class Netstat {
     readonly rows: NetstatRow[] = []
     /** Rows filled by the last refresh(). */

@@ -26,6 +26,7 @@ export interface PollTarget extends Waitable {
     pollEvents(): number
 }
 
+/** @devsWhenUsed */
 export class PollSet {
     readonly capacity: number
     private targets: PollTarget[] = []

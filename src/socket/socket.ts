@@ -25,6 +25,7 @@ export const WOULD_BLOCK = -EAGAIN
  */
 const LINGER_RECHECK_MS = 50
 
+/** @devsWhenUsed */
 export class TcpSocket implements PollTarget {
     /** TCP connection slot this object stands for. */
     readonly slot: number
@@ -60,13 +61,12 @@ export class TcpSocket implements PollTarget {
         this.writeTimeoutMs = 0
         this.lingerMs = -1
         this.wrShut = false
-        const info = this.ctx.info
-        if (this.ctx.tcp.info(h, info)) {
-            this.localIp = info.localIp
-            this.localPort = info.localPort
-            this.remoteIp = info.remoteIp
-            this.remotePort = info.remotePort
-        }
+        // h was just handed out for this slot, so the slot's connection is the one it names.
+        const c = this.ctx.tcp.conns[this.slot]
+        this.localIp = c.localIp
+        this.localPort = c.localPort
+        this.remoteIp = c.remoteIp
+        this.remotePort = c.remotePort
     }
 
     isOpen(): boolean {

@@ -29,18 +29,19 @@ export interface ListenOptions {
     abortOnOverflow?: boolean
 }
 
+/** @devsWhenUsed */
 export class Sockets {
     readonly ctx: SocketContext
     /** One per TCP connection slot, and one per listener slot. */
     readonly sockets: TcpSocket[] = []
     readonly listeners: TcpListener[] = []
-    private stat: Netstat
+    /** Made by the first netstat call, so firmware that never lists sockets compiles none of it. */
+    private stat: Netstat = null
 
     constructor(tcp: TcpLayer, sched: Scheduler, config: StackConfig, waiters: number) {
         this.ctx = new SocketContext(tcp, sched, config.tcpSendBuffer, config.tcpRecvBuffer, waiters)
         for (let i = 0; i < tcp.conns.length; i++) this.sockets.push(new TcpSocket(this.ctx, i))
         for (let i = 0; i < tcp.listeners.length; i++) this.listeners.push(new TcpListener(this.ctx, i, this.sockets))
-        this.stat = new Netstat(tcp, this.ctx.info)
         const self = this
         tcp.onEvent = (h: number, ev: number) => {
             self.onTcpEvent(h, ev)
@@ -78,10 +79,8 @@ export class Sockets {
         const h = this.ctx.tcp.listen(port, backlog, abortOnOverflow)
         if (h < 0) throw new SocketError(-h)
         const l = this.listeners[h & 0xff]
-        const info = this.ctx.info
-        let b = backlog
-        if (this.ctx.tcp.socketTableRow(this.ctx.connSlots + l.slot, info)) b = info.backlog
-        l.bind(h, port, b)
+        // The TCP layer clamps the backlog to config.tcpBacklogMax.
+        l.bind(h, port, this.ctx.tcp.listeners[l.slot].backlog)
         return l
     }
 
@@ -163,16 +162,22 @@ export class Sockets {
 
     /** Refills and returns the netstat rows; netstatCount() says how many are valid. */
     netstat(): NetstatRow[] {
-        this.stat.refresh()
-        return this.stat.rows
+        const t = this.netstatTable()
+        t.refresh()
+        return t.rows
     }
 
     netstatCount(): number {
-        return this.stat.count
+        return this.netstatTable().count
     }
 
     /** A netstat-style text table of every socket and listener. */
     netstatText(): string {
-        return this.stat.text()
+        return this.netstatTable().text()
+    }
+
+    private netstatTable(): Netstat {
+        if (this.stat === null) this.stat = new Netstat(this.ctx.tcp, this.ctx.tableRow())
+        return this.stat
     }
 }

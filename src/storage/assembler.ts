@@ -8,6 +8,7 @@
 // offset 0 arrive, popFront() says how many contiguous bytes became in-order.
 // Offsets are relative to the current RCV.NXT; popFront() shifts them.
 
+/** @devsWhenUsed */
 export class Assembler {
     readonly maxRanges: number
     /** starts[i] <= ends[i] (exclusive), sorted, disjoint and not touching. */

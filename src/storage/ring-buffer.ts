@@ -8,6 +8,7 @@
 
 import { allocBytes, copyBytes } from "../util/bytes"
 
+/** @devsWhenUsed */
 export class RingBuffer {
     readonly buf: Buffer
     readonly capacity: number

@@ -23,127 +23,131 @@ import { TCP_EV_CLOSED, TCP_EV_ERROR, TCP_EV_READABLE, TCP_EV_WRITABLE } from ".
 /** "No deadline" for a timer field. */
 export const TIME_NEVER = 1e15
 
+/** @devsWhenUsed */
 export class Connection {
+    // Every field below is set by reset(), which the constructor calls: one list of
+    // initial values instead of two (field initialisers would repeat reset() in the
+    // constructor's code, about 550 bytes of DeviceScript's 64 KB function-code limit).
     readonly index: number
-    generation = 0
+    generation: number
     /** The slot holds a connection (any state, CLOSED included while the user still has it). */
-    inUse = false
+    inUse: boolean
     /** The user holds a handle (after connect() or accept(), until close()/abort()). */
-    userHeld = false
+    userHeld: boolean
     /** Index of the listener whose accept queue holds this connection, or -1. */
-    listenerIndex = -1
-    state: TcpState = TcpState.Closed
+    listenerIndex: number
+    state: TcpState
     /** Pending error (ECONNRESET, ...); 0 = none. */
-    error = 0
+    error: number
 
-    localIp = 0
-    localPort = 0
-    remoteIp = 0
-    remotePort = 0
+    localIp: number
+    localPort: number
+    remoteIp: number
+    remotePort: number
 
     // Send sequence space (RFC 9293 §3.3.1)
-    iss = 0
-    sndUna = 0
-    sndNxt = 0
-    sndMax = 0
-    sndWnd = 0
-    sndWl1 = 0
-    sndWl2 = 0
+    iss: number
+    sndUna: number
+    sndNxt: number
+    sndMax: number
+    sndWnd: number
+    sndWl1: number
+    sndWl2: number
     /** Largest window the peer ever offered (MAX.SND.WND, RFC 5961 §5). */
-    maxSndWnd = 0
+    maxSndWnd: number
     /**
      * Sender SWS avoidance's estimate of the peer's receive buffer, Max(SND.WND) of RFC 9293
      * §3.8.6.2.1. Unlike maxSndWnd it comes down when the override timeout had to fire: the
      * peer's buffer is evidently smaller than the largest window it once offered.
      */
-    peerBufEst = 0
+    peerBufEst: number
     /** Effective send MSS (RFC 9293 §3.7.1). */
-    sndMss = 536
+    sndMss: number
     /**
      * Window scaling (RFC 7323 §2): wsOk when both SYNs carried the option. We always use
      * shift 0 (our windows never exceed 65535); sndWndShift is the peer's shift, applied to
      * the window of every segment from it but a SYN.
      */
-    wsOk = false
-    sndWndShift = 0
+    wsOk: boolean
+    sndWndShift: number
     /** The user closed the send side: a FIN follows the queued data. */
-    finQueued = false
+    finQueued: boolean
     /** Our FIN has been acknowledged. */
-    finAcked = false
+    finAcked: boolean
 
     // Receive sequence space
-    irs = 0
-    rcvNxt = 0
+    irs: number
+    rcvNxt: number
     /** Right edge of the window we last advertised (never moved left: RFC 9293 §3.8.6.2.2). */
-    rcvAdvRight = 0
+    rcvAdvRight: number
     /** MSS we announced. */
-    rcvMss = 536
+    rcvMss: number
     /** The peer's FIN was received: after the ring drains, recv() reports end-of-stream. */
-    rcvFin = false
+    rcvFin: boolean
     /** Sequence number of a FIN seen beyond a hole (taken when RCV.NXT gets there); -1 = none. */
-    oooFinSeq = -1
+    oooFinSeq: number
     /** Largest payload received: what counts as a full-sized segment for delayed ACKs. */
-    rcvSegMax = 0
+    rcvSegMax: number
     /** Bytes received since we last sent an ACK. */
-    unackedBytes = 0
+    unackedBytes: number
     /** An ACK must go out at the next output. */
-    ackNow = false
+    ackNow: boolean
 
     readonly sendRing: RingBuffer
     readonly recvRing: RingBuffer
     readonly asm: Assembler
 
     // Timers: absolute deadlines in ms, TIME_NEVER when off.
-    rtxAt = TIME_NEVER
-    ackAt = TIME_NEVER
-    persistAt = TIME_NEVER
-    keepAt = TIME_NEVER
+    rtxAt: number
+    ackAt: number
+    persistAt: number
+    keepAt: number
     /** TIME-WAIT end, or the FIN-WAIT-2 give-up time of an orphaned connection. */
-    closeAt = TIME_NEVER
+    closeAt: number
     /**
      * Unanswered tries: retransmissions of the oldest segment (or the SYN) while data is in
      * flight; otherwise window probes or keepalive probes since the peer last answered.
      */
-    retries = 0
+    retries: number
     /** Persist back-off exponent. */
-    persistShift = 0
-    lastSendAt = 0
+    persistShift: number
+    lastSendAt: number
 
     // RTT measurement of one segment at a time (RFC 6298 §3, Karn's algorithm): the
     // segment ending at rttSeq was sent at rttStart; rttStart < 0 = nothing timed.
     readonly rtt: RttEstimator
-    rttSeq = 0
-    rttStart = -1
+    rttSeq: number
+    rttStart: number
 
     // Congestion control (RFC 5681, NewReno recovery RFC 6582)
-    cwnd = 0
-    ssthresh = 65535
-    dupAcks = 0
-    inRecovery = false
-    recover = 0
+    cwnd: number
+    ssthresh: number
+    dupAcks: number
+    inRecovery: boolean
+    recover: number
     /** Bytes acknowledged in congestion avoidance (RFC 3465 byte counting). */
-    bytesAckedCa = 0
+    bytesAckedCa: number
 
     // Options
-    noDelay = false
-    abortOnClose = false
-    keepalive = false
-    keepIdleMs = 0
-    keepIntervalMs = 0
-    keepCount = 0
+    noDelay: boolean
+    abortOnClose: boolean
+    keepalive: boolean
+    keepIdleMs: number
+    keepIntervalMs: number
+    keepCount: number
 
     /** TCP_EV_* bits waiting to be reported. */
-    pendingEvents = 0
+    pendingEvents: number
 
     // Statistics
-    segsIn = 0
-    segsOut = 0
-    bytesIn = 0
-    bytesOut = 0
-    retransmits = 0
-    fastRetransmits = 0
-    timeouts = 0
-    oooDropped = 0
+    segsIn: number
+    segsOut: number
+    bytesIn: number
+    bytesOut: number
+    retransmits: number
+    fastRetransmits: number
+    timeouts: number
+    oooDropped: number
 
     constructor(index: number, sendSize: number, recvSize: number, asmRanges: number, rtt: RttEstimator) {
         this.index = index
@@ -151,6 +155,8 @@ export class Connection {
         this.recvRing = new RingBuffer(recvSize)
         this.asm = new Assembler(asmRanges)
         this.rtt = rtt
+        this.generation = -1 // reset() moves it on to 0
+        this.reset()
     }
 
     /** Data queued but not yet sent (SND.NXT onward). */

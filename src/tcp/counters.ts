@@ -1,5 +1,6 @@
 // Layer-wide TCP counters (every dropped segment lands in exactly one drop counter).
 
+/** @devsWhenUsed */
 export class TcpCounters {
     rxSegments = 0
     rxDropMalformed = 0

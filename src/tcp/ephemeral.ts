@@ -6,6 +6,7 @@
 import { halfSipHash, mixSeed } from "./halfsiphash"
 import { TcpTables } from "./tables"
 
+/** @devsWhenUsed */
 export class EphemeralPorts {
     private min: number
     private count: number

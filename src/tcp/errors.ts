@@ -22,31 +22,26 @@ export const ECONNREFUSED = 111
 /** recv() result for "the peer closed its half; no more data will come". */
 export const RECV_EOF = -1
 
+/**
+ * "code NAME" pairs between ";"s. A lookup in a string: in DeviceScript a string is data,
+ * while a switch of returns is function code (the image holds at most 64 KB of that).
+ */
+const ERROR_NAMES =
+    ";0 OK;9 EBADF;11 EAGAIN;22 EINVAL;24 EMFILE;32 EPIPE;98 EADDRINUSE;99 EADDRNOTAVAIL;101 ENETUNREACH" +
+    ";103 ECONNABORTED;104 ECONNRESET;105 ENOBUFS;106 EISCONN;107 ENOTCONN;110 ETIMEDOUT;111 ECONNREFUSED;"
+
 /** A short name for an error code ("ECONNRESET"), for logs and netstat. */
 export function errorName(code: number): string {
     if (code < 0) code = -code
-    switch (code) {
-        case 0: return "OK"
-        case EBADF: return "EBADF"
-        case EAGAIN: return "EAGAIN"
-        case EINVAL: return "EINVAL"
-        case EMFILE: return "EMFILE"
-        case EPIPE: return "EPIPE"
-        case EADDRINUSE: return "EADDRINUSE"
-        case EADDRNOTAVAIL: return "EADDRNOTAVAIL"
-        case ENETUNREACH: return "ENETUNREACH"
-        case ECONNABORTED: return "ECONNABORTED"
-        case ECONNRESET: return "ECONNRESET"
-        case ENOBUFS: return "ENOBUFS"
-        case EISCONN: return "EISCONN"
-        case ENOTCONN: return "ENOTCONN"
-        case ETIMEDOUT: return "ETIMEDOUT"
-        case ECONNREFUSED: return "ECONNREFUSED"
-    }
-    return "E" + code
+    const key = ";" + code + " "
+    const at = ERROR_NAMES.indexOf(key)
+    if (at < 0) return "E" + code
+    const start = at + key.length
+    return ERROR_NAMES.slice(start, ERROR_NAMES.indexOf(";", start))
 }
 
 /** An error carrying one of the codes above, for socket layers that throw. */
+/** @devsWhenUsed */
 export class SocketError extends Error {
     code: number
     constructor(code: number, message?: string) {

@@ -14,6 +14,7 @@ export const TCP_ROW_LISTENER = 2
 /** A half-open passive connection in a SYN queue (SYN-RECEIVED). */
 export const TCP_ROW_REQUEST = 3
 
+/** @devsWhenUsed */
 export class TcpSocketInfo {
     kind = TCP_ROW_FREE
     /** Connection or listener handle the user holds, or -1 (orphaned, queued, request). */
@@ -35,6 +36,7 @@ export class TcpSocketInfo {
     error = 0
 }
 
+/** @devsWhenUsed */
 export class TcpConnStats {
     state = 0
     srttMs = 0

@@ -5,6 +5,7 @@
 
 import { halfSipHash, mixSeed } from "./halfsiphash"
 
+/** @devsWhenUsed */
 export class IsnGenerator {
     private k0: number
     private k1: number

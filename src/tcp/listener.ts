@@ -2,6 +2,7 @@
 // half-open requests in the SYN queue (syn-queue.ts) and an accept queue of established
 // connections waiting for accept(), each bounded by the backlog.
 
+/** @devsWhenUsed */
 export class Listener {
     readonly index: number
     generation = 0

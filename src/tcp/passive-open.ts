@@ -18,6 +18,7 @@ import { TcpTables } from "./tables"
 import { tcpInput } from "./tcp-input"
 import { openPassive } from "./tcp-user"
 
+/** @devsWhenUsed */
 export class PassiveOpen {
     readonly requests: SynQueue
     private sh: TcpShared

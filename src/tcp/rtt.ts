@@ -5,6 +5,7 @@
 /** Clock granularity G of RFC 6298 §2: our clock ticks in milliseconds. */
 const CLOCK_GRANULARITY_MS = 1
 
+/** @devsWhenUsed */
 export class RttEstimator {
     /** Smoothed RTT and variance; meaningful once hasSample is true. */
     srtt = 0

@@ -29,6 +29,7 @@ export function peerWsShift(ws: number): number {
     return ws > MAX_WS_SHIFT ? MAX_WS_SHIFT : ws
 }
 
+/** @devsWhenUsed */
 export class TcpShared {
     port: TcpIpPort
     counters: TcpCounters

@@ -15,6 +15,7 @@ export const COOKIE_MSS_TABLE: number[] = [536, 1220, 1440, 1460]
 export const COOKIE_PERIOD_MS = 64000
 const MAC_MASK = 0x1ffffff
 
+/** @devsWhenUsed */
 export class SynCookies {
     private k0: number
     private k1: number

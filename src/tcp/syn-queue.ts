@@ -2,6 +2,7 @@
 // small records instead of full connection slots, like Linux's request sockets. One
 // bounded table serves every listener; each listener may hold at most its backlog.
 
+/** @devsWhenUsed */
 export class SynRequest {
     /** Owning listener index; -1 = free. */
     listener = -1
@@ -20,6 +21,7 @@ export class SynRequest {
     sentAt = 0
 }
 
+/** @devsWhenUsed */
 export class SynQueue {
     readonly entries: SynRequest[] = []
 

@@ -10,6 +10,7 @@ import { TcpState } from "./state"
 /** Slots per table are addressed by the low 8 bits of a handle. */
 export const MAX_SLOTS = 256
 
+/** @devsWhenUsed */
 export class TcpTables {
     readonly conns: Connection[] = []
     readonly listeners: Listener[] = []

@@ -35,6 +35,7 @@ import {
     isReadable, isWritable, openActive, userAbort, userClose, userRecv, userSend, userShutdown,
 } from "./tcp-user"
 
+/** @devsWhenUsed */
 export class TcpLayer implements Ipv4Handler {
     readonly shared: TcpShared
     readonly counters: TcpCounters

@@ -38,11 +38,13 @@ export function copyBytes(dst: Buffer, dstOff: number, src: Buffer, srcOff: numb
     else (src as any).copy(dst, dstOff, srcOff, srcOff + len)
 }
 
-/** Sets len bytes starting at off to value. */
+/** Sets len bytes starting at off to value (the stack only fills a few padding bytes). */
 export function fillBytes(buf: Buffer, off: number, len: number, value: number): void {
     if (len <= 0) return
     if (NATIVE_BUFFERS) buf.fillAt(off, len, value)
-    else (buf as any).fill(value, off, off + len)
+    // Not Node's buf.fill(): DeviceScript would compile in Array.prototype.fill for any
+    // `.fill` call on an untyped value (160 bytes of its 64 KB code budget).
+    else for (let i = 0; i < len; i++) buf[off + i] = value
 }
 
 /** True when the two ranges hold the same bytes. */

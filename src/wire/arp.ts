@@ -9,6 +9,7 @@ export const ARP_HTYPE_ETHERNET = 1
 export const ARP_OP_REQUEST = 1
 export const ARP_OP_REPLY = 2
 
+/** @devsWhenUsed */
 export class ArpRepr {
     operation: number
     senderMac: Buffer

@@ -13,6 +13,7 @@ export const ETHERTYPE_ARP = 0x0806
 export const ETHERTYPE_IPV6 = 0x86dd
 
 /** A parsed Ethernet header. MACs live in buffers owned by the Repr (allocated once). */
+/** @devsWhenUsed */
 export class EthernetRepr {
     dst: Buffer
     src: Buffer

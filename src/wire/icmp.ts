@@ -15,6 +15,7 @@ export const ICMP_OK = 0
 export const ICMP_ERR_SHORT = 1
 export const ICMP_ERR_CHECKSUM = 2
 
+/** @devsWhenUsed */
 export class IcmpEchoRepr {
     type: number
     code: number

@@ -27,6 +27,7 @@ const FLAG_DF = 0x4000
 const FLAG_MF = 0x2000
 const FRAG_OFFSET_MASK = 0x1fff
 
+/** @devsWhenUsed */
 export class Ipv4Repr {
     /** Type of service / DSCP+ECN byte. */
     tos: number

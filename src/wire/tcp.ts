@@ -39,6 +39,7 @@ export const TCP_ERR_DATA_OFFSET = 2
 export const TCP_ERR_OPTION = 3
 export const TCP_ERR_CHECKSUM = 4
 
+/** @devsWhenUsed */
 export class TcpRepr {
     srcPort = 0
     dstPort = 0

@@ -86,6 +86,7 @@ const MABBIPG_HALF = 0x12
 const MAIPGL_VALUE = 0x12
 const MAIPGH_HALF = 0x0c
 
+/** @devsWhenUsed */
 export class Enc28j60 implements NetDevice {
     counters: Enc28j60Counters
     /** EREVID read at init (B1 0x02, B4 0x04, B5 0x05, B7 0x06). */
@@ -105,16 +106,16 @@ export class Enc28j60 implements NetDevice {
 
     constructor(bus: SpiBus, private timing: DriverTiming, opts: Enc28j60Options) {
         if (!opts.mac || opts.mac.length !== 6) throw new Error("ENC28J60: mac must have 6 bytes")
-        const ringEnd = opts.rxRingEnd === undefined ? DEFAULT_RX_RING_END : opts.rxRingEnd
+        const ringEnd = opts.rxRingEnd ?? DEFAULT_RX_RING_END
         // ERXND odd (errata 14 keeps ERXRDPT odd; ERXND is where it parks), room for TX after it.
         if ((ringEnd & 1) !== 1 || ringEnd + 1 < MIN_RX_RING || ringEnd + TX_AREA > BUFFER_END)
             throw new Error("ENC28J60: rxRingEnd must be odd and leave room for TX")
         this.ringEnd = ringEnd
         this.mac = opts.mac
         this.fullDuplex = opts.fullDuplex !== false
-        const maxRetries = opts.maxTxRetries === undefined ? DEFAULT_MAX_TX_RETRIES : opts.maxTxRetries
-        const txTimeout = opts.txTimeoutMs === undefined ? DEFAULT_TX_TIMEOUT_MS : opts.txTimeoutMs
-        const phyTimeout = opts.phyTimeoutMs === undefined ? DEFAULT_PHY_TIMEOUT_MS : opts.phyTimeoutMs
+        const maxRetries = opts.maxTxRetries ?? DEFAULT_MAX_TX_RETRIES
+        const txTimeout = opts.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS
+        const phyTimeout = opts.phyTimeoutMs ?? DEFAULT_PHY_TIMEOUT_MS
         const c = newCounters()
         this.counters = c
         const spi = new Enc28j60Spi(bus, c)

@@ -11,6 +11,7 @@ const FAST_POLLS = 16
 /** Upper bound on polls, in case the clock does not move. */
 const MAX_POLLS = 2000
 
+/** @devsWhenUsed */
 export class Enc28j60Phy {
     constructor(
         private spi: Enc28j60Spi,

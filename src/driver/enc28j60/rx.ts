@@ -29,12 +29,14 @@ const MAX_PACKETS_PER_CALL = 8
 const MAX_PACKET_COUNT = 255
 
 /** Header fields of the packet being read. */
+/** @devsWhenUsed */
 class RxHeader {
     next = 0
     count = 0
     status = 0
 }
 
+/** @devsWhenUsed */
 export class Enc28j60Rx {
     /** Packets counted by EPKTCNT that we have not freed yet. */
     pending = 0

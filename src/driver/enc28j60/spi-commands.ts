@@ -26,6 +26,7 @@ import {
 /** Bytes of scratch: opcode plus up to 7 answer bytes (a TSV or RX header). */
 const SCRATCH_LEN = 8
 
+/** @devsWhenUsed */
 export class Enc28j60Spi {
     /** Command scratch: byte 0 the opcode, answers from byte 1 (buffer reads). */
     readonly scratch: Buffer

@@ -30,6 +30,7 @@ const TX_PREFIX = 2
 /** Per-packet control byte 0: MACON3 decides padding and CRC (datasheet 7.1). */
 const TX_CONTROL = 0x00
 
+/** @devsWhenUsed */
 export class Enc28j60Tx {
     /** A frame was started and its outcome not yet collected. */
     inFlight = false
