@@ -2,59 +2,10 @@
 // overflow, transmit aborts (errata 12), late collisions (errata 13), unreliable
 // PKTIF (errata 6), a corrupt next-packet pointer, bad receive status, random SPI
 // garbage. The model's violations list must stay empty throughout.
-import { afterEach, describe, expect, test } from "vitest"
-import { VirtualClock } from "../sim/clock"
-import { Enc28j60Chip } from "../sim/enc28j60/chip"
-import { ChipSpiBus } from "../sim/enc28j60/spi-bus"
+import { describe, expect, test } from "vitest"
 import { mulberry32 } from "../sim/enc28j60/prng"
-import { Enc28j60, Enc28j60Options } from "../src/driver/enc28j60/enc28j60"
-
-const MAC = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
-const PEER = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01]
-
-interface Rig {
-    clock: VirtualClock
-    chip: Enc28j60Chip
-    bus: ChipSpiBus
-    dev: Enc28j60
-    wire: Buffer[]
-}
-
-const rigs: Rig[] = []
-
-async function initRig(opts: Partial<Enc28j60Options> = {}): Promise<Rig> {
-    const clock = new VirtualClock()
-    const chip = new Enc28j60Chip({ clock, sckHz: 8e6 })
-    const bus = new ChipSpiBus(chip)
-    const timing = {
-        nowMs: () => clock.nowUs() / 1000,
-        delayMs: async (ms: number) => clock.advanceUs(ms * 1000),
-    }
-    const dev = new Enc28j60(bus, timing, { mac: MAC, ...opts })
-    const wire: Buffer[] = []
-    chip.onWireTransmit = (f) => wire.push(Buffer.from(f))
-    const rig = { clock, chip, bus, dev, wire }
-    rigs.push(rig)
-    clock.advanceUs(1000) // oscillator start-up after power-on
-    await dev.init()
-    return rig
-}
-
-afterEach(() => {
-    for (const r of rigs) expect(r.chip.violations).toEqual([])
-    rigs.length = 0
-})
-
-function frame(len: number, seed: number, dst: number[] = MAC): Buffer {
-    const f = Buffer.alloc(len)
-    for (let i = 0; i < 6; i++) f[i] = dst[i]
-    for (let i = 0; i < 6; i++) f[6 + i] = PEER[i]
-    f[12] = 0x88
-    f[13] = 0xb5
-    const rnd = mulberry32(seed)
-    for (let i = 14; i < len; i++) f[i] = Math.floor(rnd() * 256)
-    return f
-}
+import { Enc28j60 } from "../src/driver/enc28j60/enc28j60"
+import { PEER, frame, initRig } from "./helpers/driver-rig"
 
 /** Receives until the driver reports nothing, returning the frames. */
 async function drain(dev: Enc28j60, limit = 1000): Promise<Buffer[]> {

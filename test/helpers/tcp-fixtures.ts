@@ -3,6 +3,7 @@
 // peer sends, and fixtures that bring a connection into a given state through real
 // transitions, so each test sends one segment and checks the exact answer and state.
 
+import { mulberry32 } from "../../sim/enc28j60/prng"
 import { makeConfig, StackConfig } from "../../src/config"
 import { TcpLayer } from "../../src/tcp/tcp-layer"
 import { TcpIpPort, TcpTxFrame } from "../../src/tcp/ip-port"
@@ -380,16 +381,7 @@ export { TcpState }
 // ------------------------------------------------------------------ two layers on a fake wire
 
 /** Deterministic PRNG (mulberry32) for loss and reordering. */
-export function rng(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0
-        let t = a
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-}
+export const rng = mulberry32
 
 export interface WireOptions {
     /** One-way delay, ms. */
