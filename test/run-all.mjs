@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 
 const root = new URL("..", import.meta.url).pathname
 const bin = (name) => join(root, "node_modules", ".bin", name)
+const CODE_BUDGET = 60000
 let passed = 0
 let failed = 0
 let skipped = 0
@@ -32,7 +33,12 @@ function step(title, cmd, args, opts = {}) {
         const fn = /(\d+) \| Function TOTAL/.exec(sizes)
         const code = fn ? +fn[1] : NaN
         console.log(`firmware bytecode: ${size} bytes; function code ${code} of 65536 bytes (${65536 - code} left)`)
-        passed++
+        // Our own budget, below the hard limit, so growth is a decision (npm run size shows where it goes).
+        if (code <= CODE_BUDGET) passed++
+        else {
+            console.log(`FAIL: function code ${code} is over the ${CODE_BUDGET}-byte budget`)
+            failed++
+        }
     } else {
         console.log("FAIL: devs build src/main.ts")
         failed++
