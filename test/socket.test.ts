@@ -509,6 +509,44 @@ describe("options", () => {
         expect(c.writeNow(data, 0, 1000)).toBe(1000)
     })
 
+    test("receive buffer limit caps the window we offer; the data still arrives whole", async () => {
+        const p = await start()
+        const { s, c } = await connected(p)
+        expect(await errnoOf(() => s.setRecvBuffer(4096))).toBe("EINVAL")
+        expect(await errnoOf(() => s.setRecvBuffer(0))).toBe("EINVAL")
+        s.setRecvBuffer(500)
+        expect(s.recvBufferSize()).toBe(500)
+        const got = Buffer.alloc(1800)
+        async function readAll(): Promise<void> {
+            let n = 0
+            while (n < 1800) n += await s.read(got, n, 1800 - n)
+        }
+        // A window already offered is never taken back (RFC 9293 3.8.6.2.2): the first
+        // batch may still use it. Once it is read, the offered window respects the limit.
+        const first = pattern(1800, 9)
+        expect(c.writeNow(first, 0, 1800)).toBe(1800)
+        await readAll()
+        expect(got.equals(first)).toBe(true)
+        await sleep(p, 300)
+        const windows: number[] = []
+        p.link.a.filter = {
+            pass(f: Buffer, len: number) {
+                if (len >= 54 && f.readUInt16BE(12) === 0x0800 && f[23] === 6) windows.push(f.readUInt16BE(14 + 20 + 14))
+                return true
+            },
+        }
+        const second = pattern(1800, 10)
+        expect(c.writeNow(second, 0, 1800)).toBe(1800)
+        await sleep(p, 2000)
+        // Nothing read yet: the peer sent no more than the limit lets in.
+        expect(s.bytesReadable()).toBeGreaterThan(0)
+        expect(s.bytesReadable()).toBeLessThanOrEqual(500)
+        await readAll()
+        expect(got.equals(second)).toBe(true)
+        expect(windows.length).toBeGreaterThan(0)
+        expect(Math.max(...windows)).toBeLessThanOrEqual(500)
+    })
+
     test("linger: close() waits for the acknowledgement, or gives up after the linger time", async () => {
         const p = await start()
         let { s, c } = await connected(p)

@@ -41,6 +41,7 @@ export class TcpSocket implements PollTarget {
     private ctx: SocketContext
     /** Bytes of the send ring this socket may fill; 0 = the whole ring. */
     private sendLimit = 0
+    private recvLimit = 0
     private readTimeoutMs = 0
     private writeTimeoutMs = 0
     /** close() waits this long for the peer to acknowledge everything; -1 = linger off. */
@@ -57,6 +58,7 @@ export class TcpSocket implements PollTarget {
     bind(h: number): void {
         this.handle = h
         this.sendLimit = 0
+        this.recvLimit = 0
         this.readTimeoutMs = 0
         this.writeTimeoutMs = 0
         this.lingerMs = -1
@@ -348,8 +350,20 @@ export class TcpSocket implements PollTarget {
         return this.sendLimit > 0 ? this.sendLimit : this.ctx.sendRingSize
     }
 
-    /** The receive ring's size (it bounds the window we offer); fixed at start-up. */
+    /**
+     * SO_RCVBUF within the fixed budget: the most unread data the peer may send us
+     * (1..ring size, else EINVAL). It caps the window we offer.
+     */
+    setRecvBuffer(bytes: number): void {
+        const h = this.open()
+        if (!(bytes >= 1 && bytes <= this.ctx.recvRingSize)) throw new SocketError(EINVAL, "EINVAL: receive buffer must be 1.." + this.ctx.recvRingSize)
+        this.recvLimit = bytes === this.ctx.recvRingSize ? 0 : bytes
+        this.ctx.tcp.setRecvLimit(h, bytes)
+    }
+
+    /** The receive buffer in use: setRecvBuffer()'s value, or the ring's size. */
     recvBufferSize(): number {
+        if (this.recvLimit > 0) return this.recvLimit
         return this.ctx.recvRingSize
     }
 

@@ -131,6 +131,8 @@ export class Connection {
     // Options
     noDelay: boolean
     abortOnClose: boolean
+    /** SO_RCVBUF within the ring: most bytes we let the peer have in flight to us (0 = the ring). */
+    recvLimit: number
     keepalive: boolean
     keepIdleMs: number
     keepIntervalMs: number
@@ -224,6 +226,7 @@ export class Connection {
         this.bytesAckedCa = 0
         this.noDelay = false
         this.abortOnClose = false
+        this.recvLimit = 0
         this.keepalive = false
         this.keepIdleMs = 0
         this.keepIntervalMs = 0

@@ -9,9 +9,9 @@ import { Connection, TIME_NEVER } from "./connection"
 import { ccInit, ccOnDupAck, ccOnNewAck } from "./congestion"
 import { ECONNREFUSED, ECONNRESET } from "./errors"
 import { TCP_EV_READABLE, TCP_EV_WRITABLE } from "./events"
-import { retransmitFirst, sendAck, sendChallengeAck, tcpOutput } from "./tcp-output"
+import { receiveSpace, retransmitFirst, sendAck, sendChallengeAck, tcpOutput } from "./tcp-output"
 import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from "./seq"
-import { MAX_WINDOW, peerWsShift, TcpShared } from "./shared"
+import { peerWsShift, TcpShared } from "./shared"
 import { TcpState } from "./state"
 
 /** Processes one parsed segment for connection c; payload bytes are in buf. */
@@ -51,9 +51,7 @@ function synSentInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buffer, n
     c.irs = seg.seq
     c.rcvNxt = seqAdd(seg.seq, 1)
     // The window our SYN offered now has a left edge.
-    let win = c.recvRing.free()
-    if (win > MAX_WINDOW) win = MAX_WINDOW
-    c.rcvAdvRight = seqAdd(c.rcvNxt, win)
+    c.rcvAdvRight = seqAdd(c.rcvNxt, receiveSpace(c))
     c.sndMss = sh.sendMss(seg.mss)
     // We offered window scaling in our SYN; it is in use if the peer's SYN offers it too.
     c.wsOk = seg.windowScale >= 0

@@ -408,6 +408,19 @@ export class TcpLayer implements Ipv4Handler {
         return 0
     }
 
+    /**
+     * SO_RCVBUF: offer the peer at most `bytes` of the receive ring (1..ring size; the ring
+     * itself is fixed at start-up). Takes effect as the window moves; it never shrinks an
+     * offered window (RFC 9293 §3.8.6.2.2).
+     */
+    setRecvLimit(h: number, bytes: number): number {
+        const c = this.tables.conn(h)
+        if (c === null) return -EBADF
+        if (!(bytes >= 1 && bytes <= c.recvRing.capacity)) return -EINVAL
+        c.recvLimit = bytes === c.recvRing.capacity ? 0 : bytes
+        return 0
+    }
+
     private kick(c: Connection, now: number): void {
         tcpOutput(this.shared, c, now)
         this.flushEvents()

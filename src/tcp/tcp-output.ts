@@ -23,23 +23,32 @@ const MAX_BURST = 64
  * when it can move by min(half the ring, our MSS), and never moves left.
  */
 export function receiveWindow(c: Connection): number {
-    let avail = c.recvRing.free()
-    if (avail > MAX_WINDOW) avail = MAX_WINDOW
+    const avail = receiveSpace(c)
     let cur = seqSub(c.rcvAdvRight, c.rcvNxt)
     if (cur < 0) cur = 0
     if (avail - cur >= swsThreshold(c)) return avail
     return cur
 }
 
+/** Room we may offer: the ring's free space, within the receive limit and a 16-bit window. */
+export function receiveSpace(c: Connection): number {
+    const ring = c.recvRing
+    let avail = ring.free()
+    if (c.recvLimit > 0) {
+        const room = c.recvLimit - ring.count
+        if (room < avail) avail = room < 0 ? 0 : room
+    }
+    return avail > MAX_WINDOW ? MAX_WINDOW : avail
+}
+
 function swsThreshold(c: Connection): number {
-    const half = c.recvRing.capacity >> 1
+    const half = (c.recvLimit > 0 ? c.recvLimit : c.recvRing.capacity) >> 1
     return half < c.rcvMss ? half : c.rcvMss
 }
 
 /** True when reading has opened the window enough to tell the peer (a window update). */
 export function windowUpdateDue(c: Connection): boolean {
-    let avail = c.recvRing.free()
-    if (avail > MAX_WINDOW) avail = MAX_WINDOW
+    const avail = receiveSpace(c)
     let cur = seqSub(c.rcvAdvRight, c.rcvNxt)
     if (cur < 0) cur = 0
     return avail - cur >= swsThreshold(c)
@@ -100,8 +109,7 @@ export function sendReset(sh: TcpShared, c: Connection, now: number): void {
 
 /** SYN (active open) or SYN-ACK, with our MSS option. */
 function sendSyn(sh: TcpShared, c: Connection, withAck: boolean, now: number): boolean {
-    let win = c.recvRing.free()
-    if (win > MAX_WINDOW) win = MAX_WINDOW
+    const win = receiveSpace(c)
     sh.prepare(c.localPort, c.remotePort, c.iss, withAck ? c.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, win)
     sh.tx.mss = c.rcvMss
     // Window scale (RFC 7323 §2.2): always offered in a SYN; in a SYN-ACK only in answer to one.

@@ -6,7 +6,7 @@ import { Connection, TIME_NEVER } from "./connection"
 import { ccInit } from "./congestion"
 import { ENOTCONN, EPIPE, RECV_EOF } from "./errors"
 import { TCP_EV_CLOSED } from "./events"
-import { sendReset, tcpOutput, windowUpdateDue } from "./tcp-output"
+import { receiveSpace, sendReset, tcpOutput, windowUpdateDue } from "./tcp-output"
 import { seqAdd } from "./seq"
 import { peerWsShift, TcpShared } from "./shared"
 import { TcpState } from "./state"
@@ -47,9 +47,7 @@ export function openPassive(sh: TcpShared, c: Connection, iss: number, irs: numb
     c.sndMax = c.sndNxt
     c.irs = irs
     c.rcvNxt = seqAdd(irs, 1)
-    let win = c.recvRing.free()
-    if (win > 65535) win = 65535
-    c.rcvAdvRight = seqAdd(c.rcvNxt, win)
+    c.rcvAdvRight = seqAdd(c.rcvNxt, receiveSpace(c))
     c.sndMss = sh.sendMss(peerMss)
     c.wsOk = peerWs >= 0
     c.sndWndShift = peerWsShift(peerWs)
