@@ -27,6 +27,7 @@ export const APT_PACKAGE: Record<string, string> = {
     tshark: "tshark",
     nc: "netcat-openbsd",
     hping3: "hping3",
+    dnsmasq: "dnsmasq-base",
 }
 
 export function inCI(): boolean {
