@@ -66,6 +66,14 @@ export interface StackConfig {
     tcpEphemeralMax: number
     /** Seed of the secret key for ISNs, SYN cookies and port choice: pass a random number at boot. */
     tcpSecretSeed: number
+
+    // --- UDP and DHCP (src/udp, src/dhcp)
+    /** UDP ports that can be bound at once (DHCP takes one). */
+    udpPorts: number
+    /** Get the address by DHCP; ip/netmask/gateway above are then the fallback. */
+    dhcp: boolean
+    /** DISCOVERs without an offer before the static fallback is taken. */
+    dhcpMaxDiscovers: number
 }
 
 export const DEFAULT_CONFIG: StackConfig = {
@@ -106,6 +114,9 @@ export const DEFAULT_CONFIG: StackConfig = {
     tcpEphemeralMin: 49152,
     tcpEphemeralMax: 65535,
     tcpSecretSeed: 0,
+    udpPorts: 2,
+    dhcp: false,
+    dhcpMaxDiscovers: 4,
 }
 
 /** A copy of the default config with some fields replaced. */

@@ -1,7 +1,9 @@
 // Firmware entry point (DeviceScript): bring up the ENC28J60 and the whole stack, then
 // serve echo (port 7) and discard (port 9). Pins come from the board file
-// (boards/esp32_devkit_enc28j60.board.json, wired as in the README); the address is the
-// static default of src/config.ts until the firmware issue brings DHCP.
+// (boards/esp32_devkit_enc28j60.board.json, wired as in the README). The address comes
+// from DHCP (static fallback: src/config.ts); the console says which, so a user knows where
+// to `nc`.
+import * as ds from "@devicescript/core"
 import { pins } from "@dsboard/esp32_devkit_enc28j60"
 import { Esp32SpiBus } from "./hw/esp32-spi-bus"
 import { DsScheduler } from "./hw/ds-scheduler"
@@ -10,11 +12,15 @@ import { Enc28j60 } from "./driver/enc28j60/enc28j60"
 import { NetStack } from "./stack"
 import { EchoServer } from "./apps/echo"
 import { DiscardServer } from "./apps/discard"
-import { DEFAULT_CONFIG } from "./config"
+import { makeConfig } from "./config"
 import { formatIpv4 } from "./wire/ipv4"
 
 async function main() {
-    const config = DEFAULT_CONFIG
+    // A locally administered MAC from the chip's unique id (the ENC28J60 has none of its
+    // own), and a fresh secret for ISNs and SYN cookies at every boot (RFC 6528).
+    const id = Buffer.from(ds.deviceIdentifier("self"), "hex")
+    const mac = [0x02, id[1], id[2], id[3], id[4], id[5]]
+    const config = makeConfig({ mac: mac, dhcp: true, tcpSecretSeed: Math.floor(Math.random() * 0x7fffffff) })
     const bus = new Esp32SpiBus({
         sck: pins.ENC_SCK.gpio,
         mosi: pins.ENC_MOSI.gpio,
@@ -27,8 +33,11 @@ async function main() {
     // One slot stays free for discard; echo serves the others.
     const echo = new EchoServer(stack.sockets, { maxClients: config.tcpConnections - 1 })
     const discard = new DiscardServer(stack.sockets, { workers: 1 })
+    stack.dhcp.onAddress = (ip: number) => {
+        console.log("address " + formatIpv4(ip) + (ip !== 0 ? ": try  nc " + formatIpv4(ip) + " 7" : " (lost)"))
+    }
     await stack.start()
-    console.log("enc28j60 rev " + driver.revision + " up; " + formatIpv4(stack.iface.ip) + " echo:7 discard:9")
+    console.log("enc28j60 rev " + driver.revision + " up, waiting for DHCP; echo:7 discard:9")
     echo.start()
     discard.start()
 }

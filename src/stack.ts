@@ -33,6 +33,8 @@ import { Kicker } from "./socket/context"
 import { Scheduler, Task, Waiter } from "./socket/scheduler"
 import { Sockets } from "./socket/sockets"
 import { TcpLayer } from "./tcp/tcp-layer"
+import { UdpLayer } from "./udp/udp-layer"
+import { DhcpClient } from "./dhcp/dhcp-client"
 import { allocatedByteCount } from "./util/bytes"
 
 export interface NetStackOptions {
@@ -64,6 +66,9 @@ export class NetStack implements Task, Kicker {
     readonly device: NetDevice
     readonly iface: Interface
     readonly tcp: TcpLayer
+    readonly udp: UdpLayer
+    /** The DHCP client, or null with config.dhcp off (static address). */
+    readonly dhcp: DhcpClient
     readonly pump: NetPump
     readonly sockets: Sockets
     /** Give this to a device that can report arriving frames (MemoryNetDevice.notify). */
@@ -96,7 +101,24 @@ export class NetStack implements Task, Kicker {
             },
         }
         this.pump = new NetPump(device, this.iface, timing)
-        this.pump.timers = this.tcp
+        this.udp = new UdpLayer(this.iface, config.udpPorts)
+        if (config.dhcp) {
+            // No address until a lease (or the static fallback); the DHCP timers run in
+            // front of TCP's.
+            this.iface.setAddress(0, 0, 0)
+            const dhcp = new DhcpClient(this.udp, {
+                maxDiscovers: config.dhcpMaxDiscovers,
+                staticIp: config.ip,
+                staticNetmask: config.netmask,
+                staticGateway: config.gateway,
+            })
+            dhcp.next = this.tcp
+            this.pump.timers = dhcp
+            this.dhcp = dhcp
+        } else {
+            this.pump.timers = this.tcp
+            this.dhcp = null
+        }
         const o: NetStackOptions = opts || {}
         if (o.idlePollMs > 0) this.pump.idleMs = o.idlePollMs
         let waiters = o.waiters || 2 * config.tcpConnections + config.tcpListeners
@@ -156,7 +178,7 @@ export class NetStack implements Task, Kicker {
     kick(): void {
         const until = this.sleepingUntil
         if (until < 0) return // running: it checks the queue and the timers after its step
-        if (this.iface.txQueueLength() > 0 || this.tcp.pollAt() < until) this.waiter.wake()
+        if (this.iface.txQueueLength() > 0 || this.pump.timers.pollAt() < until) this.waiter.wake()
     }
 
     /** Wakes a sleeping pump now (a frame arrived). */

@@ -9,7 +9,6 @@ import { pidAlive } from "../sim/attach/process"
 import { TapPort, startTap } from "../sim/attach/tap"
 import { SimDevice, createSimDevice } from "../sim/device"
 import { parsePcap } from "../sim/pcap"
-import { UdpLayer } from "../src/udp/udp-layer"
 import { DHCP_BOUND, DhcpClient } from "../src/dhcp/dhcp-client"
 import { formatIpv4 } from "../src/wire/ipv4"
 import { Netns, createNetns, listNetns } from "./helpers/netns"
@@ -47,13 +46,10 @@ describeNeeds("DHCP client against dnsmasq in a namespace", NEEDS, () => {
             "--dhcp-option=option:T1,10 --dhcp-option=option:T2,20",
             `--dhcp-leasefile=${join(dir, "leases")} --pid-file=${join(dir, "pid")}`,
         ].join(" "))
-        device = createSimDevice({ config: { ip: "0.0.0.0", netmask: "0.0.0.0", gateway: "0.0.0.0" }, apps: false, pcap: join(dir, "dev.pcap") })
-        const udp = new UdpLayer(device.iface, 2)
-        dhcp = new DhcpClient(udp, {})
+        // The stack runs its own client (config.dhcp); the static address is only the fallback.
+        device = createSimDevice({ config: { dhcp: true }, apps: false, pcap: join(dir, "dev.pcap") })
+        dhcp = device.stack.dhcp
         dhcp.onAddress = (a) => events.push(`got ${formatIpv4(a)}`)
-        // Integration without touching the stack: DHCP's timers run with TCP's.
-        dhcp.next = device.stack.tcp
-        device.stack.pump.timers = dhcp
         device.attach(tap)
         await device.start()
     }, 20000)
