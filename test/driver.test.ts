@@ -25,7 +25,7 @@ function ringBytes(len: number): number {
 
 describe("ENC28J60 bring-up", () => {
     test("programs the chip per datasheet and errata (full duplex)", async () => {
-        const { chip, dev } = await initRig()
+        const { chip, dev } = await initRig({ fullDuplex: true })
         expect(dev.revision).toBe(0x06)
         expect(chip.peekRegister16(0, 0x08)).toBe(0) // ERXST = 0 (errata 5)
         expect(chip.peekRegister16(0, 0x0a)).toBe(0x19ff) // ERXND odd
@@ -42,8 +42,8 @@ describe("ENC28J60 bring-up", () => {
         expect(await dev.linkUp()).toBe(true)
     })
 
-    test("half duplex: MAC and PHY agree, HDLDIS set (errata 9)", async () => {
-        const { chip, dev } = await initRig({ fullDuplex: false })
+    test("half duplex is the default (no auto-negotiation): MAC and PHY agree, HDLDIS set (errata 9)", async () => {
+        const { chip, dev } = await initRig()
         expect(chip.peekRegister(2, 0x02) & 0x01).toBe(0) // no FULDPX
         expect(chip.peekPhy(0x00) & 0x0100).toBe(0) // no PDPXMD
         expect(chip.peekPhy(0x10) & 0x0100).toBe(0x0100) // PHCON2.HDLDIS

@@ -58,7 +58,11 @@ export type { Enc28j60Counters } from "./counters"
 export interface Enc28j60Options {
     /** Our Ethernet address, 6 bytes. */
     mac: number[]
-    /** Full duplex (default). No auto-negotiation: the other end must be set to match. */
+    /**
+     * Full duplex; default half. The chip cannot auto-negotiate, so an auto-negotiating
+     * switch port falls back to half duplex (parallel detection): full duplex here would
+     * mismatch it. Set true only against a port forced to full duplex.
+     */
     fullDuplex?: boolean
     /** Last byte of the receive ring (odd); transmit uses the memory after it. Default 0x19FF. */
     rxRingEnd?: number
@@ -112,7 +116,7 @@ export class Enc28j60 implements NetDevice {
             throw new Error("ENC28J60: rxRingEnd must be odd and leave room for TX")
         this.ringEnd = ringEnd
         this.mac = opts.mac
-        this.fullDuplex = opts.fullDuplex !== false
+        this.fullDuplex = opts.fullDuplex === true
         const maxRetries = opts.maxTxRetries ?? DEFAULT_MAX_TX_RETRIES
         const txTimeout = opts.txTimeoutMs ?? DEFAULT_TX_TIMEOUT_MS
         const phyTimeout = opts.phyTimeoutMs ?? DEFAULT_PHY_TIMEOUT_MS
