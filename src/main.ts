@@ -30,9 +30,11 @@ async function main() {
     })
     const driver = new Enc28j60(bus, deviceTiming, { mac: config.mac })
     const stack = new NetStack(config, new DsScheduler(), driver)
-    // One slot stays free for discard; echo serves the others.
-    const echo = new EchoServer(stack.sockets, { maxClients: config.tcpConnections - 1 })
-    const discard = new DiscardServer(stack.sockets, { workers: 1 })
+    // Connection slots are shared: a client waiting in an accept queue holds one too. With
+    // 4 slots, echo serves 2 clients and discard 1, each with a backlog of 1; a client beyond
+    // that is turned away at SYN time (dropped, so its TCP retries) until a slot frees.
+    const echo = new EchoServer(stack.sockets, { maxClients: 2, backlog: 1 })
+    const discard = new DiscardServer(stack.sockets, { workers: 1, backlog: 1 })
     stack.dhcp.onAddress = (ip: number) => {
         console.log("address " + formatIpv4(ip) + (ip !== 0 ? ": try  nc " + formatIpv4(ip) + " 7" : " (lost)"))
     }
