@@ -32,17 +32,18 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): 
     }
     child.stdout.on("data", onData)
     child.stderr.on("data", onData)
+    // Set before the listeners run, so a ready() still waiting sees the exit at once.
+    let done = false
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         child.once("exit", (code, signal) => {
             // Let the last output arrive before anyone reads it.
             setImmediate(() => {
+                done = true
                 resolve({ code, signal })
                 for (const l of listeners) l()
             })
         })
     })
-    let done = false
-    exited.then(() => (done = true))
 
     return {
         child,
