@@ -171,8 +171,9 @@ describe("ENC28J60 driver in the VM", () => {
         expect(chip.reg(0, 0x0a) | (chip.reg(0, 0x0b) << 8)).toBe(0x19ff) // ERXND
         expect(chip.reg(0, 0x0c) | (chip.reg(0, 0x0d) << 8)).toBe(0x19ff) // ERXRDPT
         expect(chip.reg(0, 0x04) | (chip.reg(0, 0x05) << 8)).toBe(0x1a00) // ETXST
-        expect(chip.reg(2, 0x02) & 1).toBe(1) // MACON3.FULDPX
-        expect(chip.phyReg(0x00)).toBe(0x0100) // PHCON1.PDPXMD matches
+        expect(chip.reg(2, 0x02) & 1).toBe(0) // MACON3.FULDPX clear: half duplex by default
+        expect(chip.phyReg(0x00)).toBe(0) // PHCON1.PDPXMD matches
+        expect(chip.phyReg(0x10)).toBe(0x0100) // PHCON2.HDLDIS (errata 9)
         expect(chip.reg(3, 0x04)).toBe(0x02) // MAADR1 = first octet
         expect(chip.reg(3, 0x01)).toBe(0x55) // MAADR6 = last octet
         expect(chip.reg(0, 0x1f) & 0x04).toBe(0x04) // ECON1.RXEN
