@@ -53,6 +53,12 @@ export interface StackConfig {
     /** TIME-WAIT duration (2*MSL), and how long an orphaned FIN-WAIT-2 waits for the peer's FIN. */
     tcpTimeWaitMs: number
     tcpFinWait2Ms: number
+    /**
+     * Longest an orphan (closed by the user, still FIN-WAIT-1, CLOSING or LAST-ACK) may live
+     * before it is reset: a peer that answers every probe with a zero window would keep it
+     * for ever (Linux bounds this with tcp_orphan_retries).
+     */
+    tcpOrphanTimeoutMs: number
     /** Delayed-ACK timer (RFC 1122 §4.2.3.2 and RFC 5681 §4.2: under 500 ms; we keep it <= 200). */
     tcpDelayedAckMs: number
     /** Keepalive defaults (RFC 1122 §4.2.3.6), used when a connection turns keepalive on. */
@@ -66,6 +72,8 @@ export interface StackConfig {
     tcpEphemeralMax: number
     /** Seed of the secret key for ISNs, SYN cookies and port choice: pass a random number at boot. */
     tcpSecretSeed: number
+    /** Second random seed word: every key takes a word from each, so it is not one 31-bit guess. */
+    tcpSecretSeed2: number
 
     // --- UDP and DHCP (src/udp, src/dhcp)
     /** UDP ports that can be bound at once (DHCP takes one). */
@@ -106,6 +114,7 @@ export const DEFAULT_CONFIG: StackConfig = {
     tcpSynAckRetries: 4,
     tcpTimeWaitMs: 60000,
     tcpFinWait2Ms: 60000,
+    tcpOrphanTimeoutMs: 60000,
     tcpDelayedAckMs: 100,
     tcpKeepIdleMs: 7200000,
     tcpKeepIntervalMs: 75000,
@@ -114,6 +123,7 @@ export const DEFAULT_CONFIG: StackConfig = {
     tcpEphemeralMin: 49152,
     tcpEphemeralMax: 65535,
     tcpSecretSeed: 0,
+    tcpSecretSeed2: 0,
     udpPorts: 2,
     dhcp: false,
     dhcpMaxDiscovers: 4,

@@ -20,6 +20,7 @@ import {
     ip,
     mac,
     makeIface,
+    pingFrame,
     teachArp,
     type Mac,
 } from "./helpers/frames"
@@ -152,8 +153,9 @@ describe("resolution", () => {
         expect(iface.pool.free()).toBe(2)
         expect(drain(iface)).toEqual([])
     })
-    test("pending packets holding every data frame do not block ARP (reserved control frame)", () => {
-        const iface = makeIface({ txFrames: 2 })
+    test("pending packets and a sender holding every data frame do not block ARP (reserved control frame)", () => {
+        const iface = makeIface({ txFrames: 3 })
+        const held = iface.allocIpv4Frame()! // one data frame is with a sender
         expect(send(iface, hostN(1).ip, 0)).toBe(true)
         expect(send(iface, hostN(2).ip, 0)).toBe(true)
         expect(iface.pool.free()).toBe(0)
@@ -169,20 +171,56 @@ describe("resolution", () => {
         feed(iface, reply(hostN(2)), 5)
         feed(iface, reply(hostN(1)), 6)
         expect(drain(iface).length).toBe(2)
-        expect(iface.pool.free()).toBe(2)
+        iface.releaseFrame(held)
+        expect(iface.pool.free()).toBe(3)
     })
     test("a request that found no frame is retried by poll without waiting an interval", () => {
-        const iface = makeIface({ txFrames: 1 })
+        const iface = makeIface({ txFrames: 2 })
         // Occupy the control frame with an ARP reply that the pump has not sent yet.
         feed(iface, arpFrame({ op: 1, senderMac: GW.mac, senderIp: GW.ip, targetMac: ZERO_MAC, targetIp: US.ip }))
         const pumpHas = iface.nextTxFrame()!
-        expect(send(iface, PEER.ip, 0)).toBe(true) // takes the only data frame, waits for ARP
+        const held = iface.allocIpv4Frame()! // a sender holds one data frame
+        expect(send(iface, PEER.ip, 0)).toBe(true) // takes the other, waits for ARP
         expect(iface.counters.arpRequestsSent).toBe(0)
         expect(iface.counters.txDropPoolEmpty).toBe(1)
         iface.txDone(pumpHas)
         iface.poll(10)
         expect(iface.counters.arpRequestsSent).toBe(1)
         expect(decodeArp(decodeEthernet(drain(iface)[0]).payload).targetIp).toBe(PEER.ip)
+        iface.releaseFrame(held)
+    })
+    test("at most txFrames - 1 frames wait for ARP: unresolvable askers cannot take every frame", () => {
+        const iface = makeIface({ txFrames: 3 })
+        // Pings from three on-subnet neighbours that will never answer ARP.
+        for (let n = 1; n <= 3; n++) {
+            feed(iface, pingFrame({ ethDst: US.mac, ethSrc: hostN(n).mac, src: hostN(n).ip, dst: US.ip }), 0)
+            drain(iface)
+        }
+        expect(iface.pool.countState(TX_PENDING_ARP)).toBe(2)
+        expect(iface.counters.txDropArpTableFull).toBe(1) // the third reply: no room to wait
+        expect(iface.arp.find(hostN(3).ip)!.state).toBe(ARP_PENDING) // still being resolved
+        expect(iface.counters.arpRequestsSent).toBe(3)
+        // A frame is left for everything else (TCP) for the whole resolve timeout.
+        iface.poll(TIMEOUT - 1)
+        drain(iface)
+        const f = iface.allocIpv4Frame()
+        expect(f).not.toBeNull()
+        iface.releaseFrame(f)
+        // A newer packet for a parked address still replaces the older one.
+        expect(send(iface, hostN(1).ip, 1)).toBe(true)
+        expect(iface.counters.arpPendingReplaced).toBe(1)
+        expect(poolIsConsistent(iface)).toBe(true)
+        iface.poll(TIMEOUT + 1)
+        expect(iface.pool.free()).toBe(3)
+    })
+    test("with one transmit frame nothing is parked, but the address is still resolved", () => {
+        const iface = makeIface({ txFrames: 1 })
+        expect(send(iface, PEER.ip, 0)).toBe(false)
+        expect(iface.pool.free()).toBe(1)
+        expect(decodeArp(decodeEthernet(drain(iface)[0]).payload).targetIp).toBe(PEER.ip)
+        feed(iface, reply(PEER), 5)
+        expect(send(iface, PEER.ip, 6, 9)).toBe(true) // the retry goes straight out
+        expect(decodeEthernet(drain(iface)[0]).dst).toEqual(PEER.mac)
     })
 })
 

@@ -1,6 +1,7 @@
 // The pump between a NetDevice and the interface.
 import { describe, expect, test } from "vitest"
 import { NetPump } from "../src/iface/pump"
+import { TcpLayer } from "../src/tcp/tcp-layer"
 import { NetDevice } from "../src/driver/net-device"
 import { allocationCount } from "../src/util/bytes"
 import { PEER, US, ZERO_MAC, arpFrame, decodeEthernet, makeIface, pingFrame, teachArp, ip } from "./helpers/frames"
@@ -131,6 +132,34 @@ describe("NetPump", () => {
         }
         await pump2.run()
         expect(clock2.delays).toEqual([0, 0, 0, 2])
+    })
+    test("TCP output waiting for frames held elsewhere does not make the pump spin", async () => {
+        const dev = new FakeDevice()
+        const iface = makeIface()
+        const clock = fakeClock()
+        const pump = new NetPump(dev, iface, clock)
+        const tcp = new TcpLayer(iface, iface.config)
+        pump.timers = tcp
+        teachArp(iface, PEER)
+        // Every data frame is taken (as frames parked for ARP would be): the SYN must wait.
+        const held = [iface.allocIpv4Frame()!, iface.allocIpv4Frame()!, iface.allocIpv4Frame()!]
+        expect(tcp.connect(PEER.ip, 80, clock.now)).toBeGreaterThanOrEqual(0)
+        expect(tcp.counters.txNoFrame).toBe(1)
+        let n = 0
+        const orig = clock.delayMs
+        clock.delayMs = async (ms: number) => {
+            await orig(ms)
+            if (++n === 5) pump.stop()
+        }
+        await pump.run()
+        // Idle sleeps, not zero-delay yields (that would busy-loop for as long as the frames are held).
+        expect(clock.delays.every((ms) => ms > 0)).toBe(true)
+        // The frames come back: the next steps send the SYN.
+        for (const f of held) iface.releaseFrame(f)
+        clock.now += 20
+        await pump.step()
+        expect(dev.tx.length).toBe(1)
+        expect(decodeEthernet(dev.tx[0]).type).toBe(0x0800)
     })
     test("one RX buffer, allocated at construction (or supplied); nothing allocated while running", async () => {
         const dev = new FakeDevice()

@@ -129,6 +129,38 @@ describe("connect / accept / read / write", () => {
         expect(c.sendSpace()).toBeGreaterThan(0)
     })
 
+    test("a range outside the buffer is EINVAL for every form; no stale bytes leak, none are lost", async () => {
+        const p = await start({ tcpConnections: 1 })
+        // A first connection leaves a secret in the slot's send ring.
+        let { s, c } = await connected(p)
+        await s.write(Buffer.from("TOP-SECRET-PASSWORD-0123456789"), 0, 30)
+        const rb = Buffer.alloc(64)
+        expect(await c.read(rb, 0, 64)).toBe(30)
+        s.abort()
+        c.abort()
+        await sleep(p, 100)
+        ;({ s, c } = await connected(p))
+        const hi = Buffer.from("hi")
+        expect(await errnoOf(() => s.writeNow(hi, 0, 30))).toBe("EINVAL")
+        expect(await errnoOf(() => s.write(hi, 0, 30))).toBe("EINVAL")
+        expect(await errnoOf(() => s.writeNow(hi, -1, 1))).toBe("EINVAL")
+        expect(await errnoOf(() => s.writeNow(hi, 0, -5))).toBe("EINVAL")
+        expect(s.bytesQueued()).toBe(0)
+        await s.write(hi, 0, 2)
+        expect(await c.read(rb, 0, 64)).toBe(2)
+        expect(rb.subarray(0, 2).toString()).toBe("hi")
+        // Reading past the end of the buffer consumes nothing.
+        await s.write(Buffer.from("abcdef"), 0, 6)
+        await sleep(p, 500) // Nagle waits for the (delayed) ACK of "hi"
+        const small = Buffer.alloc(4)
+        expect(await errnoOf(() => c.readNow(small, 0, 6))).toBe("EINVAL")
+        expect(await errnoOf(() => c.read(small, 2, 3))).toBe("EINVAL")
+        expect(await errnoOf(() => c.readNow(small, 0, -1))).toBe("EINVAL")
+        expect(c.bytesReadable()).toBe(6)
+        expect(c.readNow(small, 0, 0)).toBe(0)
+        expect(await c.read(rb, 0, 64)).toBe(6)
+        expect(rb.subarray(0, 6).toString()).toBe("abcdef")
+    })
     test("read() returns 0 at end of stream; write after shutdown is EPIPE; the read side stays open", async () => {
         const p = await start()
         const { s, c } = await connected(p)

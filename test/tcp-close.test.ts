@@ -3,7 +3,7 @@
 import { describe, expect, test } from "vitest"
 import {
     closeWait, closing, established, finWait1, finWait2, Fixture, lastAck, Peer, REMOTE_IP, REMOTE_ISS,
-    timeWait, to, u32, Wire,
+    TcpState, timeWait, to, u32, Wire,
 } from "./helpers/tcp-fixtures"
 import { ECONNRESET, EPIPE } from "../src/tcp/errors"
 import { TCP_EV_CLOSED } from "../src/tcp/events"
@@ -225,5 +225,108 @@ describe("abort and resetting close", () => {
         const segs = h.take()
         expect(segs.map((s) => s.flags)).toEqual(["FA"])
         expect(h.stateOf(id)).toBe("FIN-WAIT-1")
+    })
+})
+
+describe("FIN and zero windows (RFC 9293 §3.8.6.1)", () => {
+    test("our FIN waits behind the peer's zero window and is probed for while the peer answers", () => {
+        const f = established()
+        seg(f, "A", { win: 0 }) // the peer's buffer is full
+        f.h.take()
+        f.h.layer.shutdown(f.id, f.h.now)
+        f.h.none() // no FIN into the zero window
+        expect(f.h.stateOf(f.id)).toBe("FIN-WAIT-1")
+        let probes = 0
+        for (let i = 0; i < 1800; i++) { // half an hour; the peer answers every probe with window 0
+            f.h.advance(1000)
+            for (const s of f.h.take()) {
+                expect(s.flags).toBe("A") // probes only, never the FIN
+                probes++
+                seg(f, "A", { win: 0 })
+            }
+        }
+        expect(probes).toBeGreaterThan(10)
+        expect(f.h.layer.error(f.id)).toBe(0)
+        expect(f.h.stateOf(f.id)).toBe("FIN-WAIT-1")
+        // The window opens: the FIN goes at once, and its ACK completes the close.
+        seg(f, "A", { win: 4096 })
+        expect(f.h.one()).toMatchObject({ flags: "FA", seq: f.snd })
+        f.h.send(to(f, { flags: "A", seq: f.rcv, ack: u32(f.snd + 1) }))
+        expect(f.h.stateOf(f.id)).toBe("FIN-WAIT-2")
+    })
+    test("a bare FIN at RCV.NXT is taken even when our window is zero", () => {
+        const f = established()
+        seg(f, "PA", { payload: Buffer.alloc(4096, 7) }) // fills the 4096-byte receive ring
+        f.h.take()
+        f.h.send(to(f, { flags: "FA", seq: u32(f.rcv + 4096), ack: f.snd }))
+        expect(f.h.one()).toMatchObject({ flags: "A", ack: u32(f.rcv + 4097), win: 0 })
+        expect(f.h.stateOf(f.id)).toBe("CLOSE-WAIT")
+        expect(f.h.read(f.id).length).toBe(4096)
+        expect(f.h.layer.recv(f.id, Buffer.alloc(1), 0, 1, f.h.now)).toBe(-1) // RECV_EOF
+        // A FIN behind data that does not fit is still not taken.
+        const g = established()
+        g.h.send(to(g, { flags: "PA", seq: g.rcv, ack: g.snd, payload: Buffer.alloc(4096, 7) }))
+        g.h.take()
+        g.h.send(to(g, { flags: "FPA", seq: u32(g.rcv + 4096), ack: g.snd, payload: "x" }))
+        expect(g.h.one()).toMatchObject({ flags: "A", ack: u32(g.rcv + 4096), win: 0 })
+        expect(g.h.stateOf(g.id)).toBe("ESTABLISHED")
+    })
+})
+
+describe("orphans", () => {
+    /** The peer answers everything we send with a zero-window ACK, for `ms`. */
+    function stubbornPeer(f: Fixture, ms: number): string[] {
+        const flags: string[] = []
+        for (let t = 0; t < ms; t += 500) {
+            f.h.advance(500)
+            for (const s of f.h.take()) {
+                flags.push(s.flags)
+                if (!s.flags.includes("R")) seg(f, "A", { win: 0 })
+            }
+        }
+        return flags
+    }
+    test("an orphan in FIN-WAIT-1 whose peer keeps a zero window is reset after tcpOrphanTimeoutMs", () => {
+        const f = established()
+        seg(f, "A", { win: 0 })
+        f.h.write(f.id, "x".repeat(1000))
+        f.h.take()
+        const slot = f.h.layer.conns[f.id & 0xff]
+        f.h.layer.close(f.id, f.h.now) // the user lets go: an orphan
+        expect(slot.state).toBe(TcpState.FinWait1)
+        const early = stubbornPeer(f, 59000)
+        expect(early.length).toBeGreaterThan(5) // probed, answered, alive
+        expect(slot.inUse).toBe(true)
+        const late = stubbornPeer(f, 2000)
+        expect(late).toContain("R")
+        expect(slot.inUse).toBe(false)
+        expect(f.h.layer.counters.orphansAborted).toBe(1)
+    })
+    test("LAST-ACK and CLOSING orphans too; the limit is configurable", () => {
+        for (const fixture of [lastAck, closing]) {
+            const f = fixture({ tcpOrphanTimeoutMs: 5000 })
+            const slot = f.h.layer.conns[f.id & 0xff]
+            f.h.layer.close(f.id, f.h.now)
+            // The peer stays silent: our FIN's retransmissions (1 s, 2 s, 4 s ...) are far from
+            // tcpMaxRetries when the orphan limit comes.
+            f.h.runFor(4900)
+            expect(slot.inUse).toBe(true)
+            f.h.take()
+            f.h.runFor(200)
+            expect(f.h.take().map((s) => s.flags)).toContain("R")
+            expect(slot.inUse).toBe(false)
+        }
+    })
+    test("an orphan that completes its close in time is not reset", () => {
+        const f = finWait1({ tcpOrphanTimeoutMs: 5000 })
+        f.h.layer.close(f.id, f.h.now)
+        f.h.advance(4000)
+        f.h.take()
+        seg(f, "FA")
+        const slot = f.h.layer.conns[f.id & 0xff]
+        expect(slot.state).toBe(TcpState.TimeWait)
+        f.h.runFor(10000)
+        expect(f.h.take().map((s) => s.flags)).not.toContain("R")
+        expect(f.h.layer.counters.orphansAborted).toBe(0)
     })
 })

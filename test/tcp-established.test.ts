@@ -154,6 +154,24 @@ describe("RST and SYN in ESTABLISHED (RFC 5961 §3, §4)", () => {
         expect(f.h.one()).toMatchObject({ flags: "A", seq: f.snd, ack: f.rcv })
         expect(f.h.stateOf(f.id)).toBe("ESTABLISHED")
     })
+    test("a RST whose text overlaps RCV.NXT is judged by SEG.SEQ, not the trimmed start: challenge ACK", () => {
+        const f = established()
+        // SEG.SEQ = RCV.NXT - 1000 with 1200 bytes: acceptable (its end is in the window),
+        // but SEG.SEQ != RCV.NXT. Trimming would have moved it to RCV.NXT.
+        f.h.send(to(f, { flags: "RA", seq: u32(f.rcv - 1000), ack: f.snd, payload: Buffer.alloc(1200) }))
+        expect(f.h.one()).toMatchObject({ flags: "A", seq: f.snd, ack: f.rcv })
+        expect(f.h.stateOf(f.id)).toBe("ESTABLISHED")
+        expect(f.h.layer.error(f.id)).toBe(0)
+        expect(f.h.layer.bytesReadable(f.id)).toBe(0)
+    })
+    test("a SYN at RCV.NXT - 1 with text keeps its SYN bit: challenge ACK, text not taken", () => {
+        const f = established()
+        f.h.send(to(f, { flags: "SA", seq: u32(f.rcv - 1), ack: f.snd, payload: "evil" }))
+        expect(f.h.one()).toMatchObject({ flags: "A", seq: f.snd, ack: f.rcv })
+        expect(f.h.layer.bytesReadable(f.id)).toBe(0)
+        expect(f.h.stateOf(f.id)).toBe("ESTABLISHED")
+        expect(f.h.layer.counters.challengeAcks).toBe(1)
+    })
     test("challenge ACKs are limited to tcpChallengeAckLimit per second", () => {
         const f = established()
         for (let i = 0; i < 15; i++) f.h.send(to(f, { flags: "R", seq: u32(f.rcv + 1 + i) }))

@@ -5,7 +5,10 @@ import { createHash } from "node:crypto"
 import { makeConfig } from "../src/config"
 import { Interface } from "../src/iface/interface"
 import { TcpLayer } from "../src/tcp/tcp-layer"
-import { RECV_EOF } from "../src/tcp/errors"
+import { EADDRNOTAVAIL, ECONNABORTED, EINVAL, RECV_EOF } from "../src/tcp/errors"
+import { TCP_EV_ERROR } from "../src/tcp/events"
+import { TcpState } from "../src/tcp/state"
+import { parseIpv4 } from "../src/wire/ipv4"
 import { allocationCount } from "../src/util/bytes"
 
 function stack(mac: number, ip: string) {
@@ -92,5 +95,50 @@ describe("TCP over the real Interface", () => {
         expect(allocationCount()).toBe(allocStart)
         expect(A.tcp.counters.rxDropChecksum + B.tcp.counters.rxDropChecksum).toBe(0)
         expect(A.iface.counters.ipDelivered).toBeGreaterThan(100)
+    })
+})
+
+describe("addresses (RFC 1122 §4.2.3.10)", () => {
+    test("connect() refuses broadcast, multicast, 0 and our own address; nothing is sent", () => {
+        const A = stack(1, "10.9.0.1")
+        for (const dst of ["255.255.255.255", "10.9.0.255", "224.0.0.1", "239.1.2.3", "240.0.0.1", "0.0.0.0"]) {
+            expect(A.tcp.connect(parseIpv4(dst), 80, 0)).toBe(-EINVAL)
+        }
+        expect(A.tcp.connect(A.iface.ip, 80, 0)).toBe(-EADDRNOTAVAIL)
+        expect(A.iface.txQueueLength()).toBe(0)
+        expect(A.iface.arp.count()).toBe(0)
+        expect(A.tcp.conns.every((c) => !c.inUse)).toBe(true)
+        expect(A.tcp.connect(parseIpv4("10.9.0.7"), 80, 0)).toBeGreaterThanOrEqual(0) // a neighbour is fine
+    })
+    test("a new address aborts the connections bound to the old one (ECONNABORTED)", () => {
+        const A = stack(1, "10.9.0.1")
+        const B = stack(2, "10.9.0.2")
+        const events: number[] = []
+        B.tcp.onEvent = (h, ev) => events.push(ev)
+        let now = 1000
+        A.tcp.listen(7, 2, false)
+        const cid = B.tcp.connect(A.iface.ip, 7, now)
+        for (let i = 0; i < 10; i++) {
+            cable(A.iface, B.iface, now)
+            cable(B.iface, A.iface, now)
+            now += 10
+        }
+        expect(B.tcp.state(cid)).toBe(TcpState.Established)
+        // Renewing the same address keeps it.
+        B.iface.setAddress(B.iface.ip, B.iface.netmask, B.iface.gateway)
+        expect(B.tcp.error(cid)).toBe(0)
+        // The lease is lost: the connection can never be reached again.
+        B.iface.setAddress(0, 0, 0)
+        expect(B.tcp.error(cid)).toBe(ECONNABORTED)
+        expect(events.some((ev) => (ev & TCP_EV_ERROR) !== 0)).toBe(true)
+        expect(B.iface.txQueueLength()).toBe(0) // no RST from an address we no longer own
+        expect(B.tcp.pollAt()).toBeGreaterThan(1e14) // no timers left behind
+        // A connection made under the new address survives the next change to that same address.
+        B.iface.setAddress(parseIpv4("10.9.0.3"), parseIpv4("255.255.255.0"), 0)
+        const c2 = B.tcp.connect(A.iface.ip, 7, now)
+        B.iface.setAddress(parseIpv4("10.9.0.3"), parseIpv4("255.255.255.0"), 0)
+        expect(B.tcp.error(c2)).toBe(0)
+        B.iface.setAddress(parseIpv4("10.9.0.4"), parseIpv4("255.255.255.0"), 0)
+        expect(B.tcp.error(c2)).toBe(ECONNABORTED)
     })
 })

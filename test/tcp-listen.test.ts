@@ -1,7 +1,8 @@
 // Listeners with the Linux backlog model: SYN queue, accept queue, SYN cookies, overflow;
 // demultiplexing on the 4-tuple; ephemeral ports; TIME-WAIT reuse and recycling; handles.
 import { describe, expect, test } from "vitest"
-import { Harness, listening, LOCAL_PORT, REMOTE_IP, REMOTE_ISS, Seg, u32 } from "./helpers/tcp-fixtures"
+import { Harness, listening, LOCAL_IP, LOCAL_PORT, REMOTE_IP, REMOTE_ISS, Seg, u32 } from "./helpers/tcp-fixtures"
+import { COOKIE_PERIOD_MS, SynCookies } from "../src/tcp/syn-cookies"
 import { EADDRINUSE, EBADF, EINVAL, EMFILE } from "../src/tcp/errors"
 import { TcpSocketInfo, TCP_ROW_CONNECTION, TCP_ROW_LISTENER } from "../src/tcp/info"
 
@@ -70,6 +71,39 @@ describe("SYN queue and SYN cookies", () => {
         h.send({ flags: "A", seq: u32(sa.ack), ack: u32(sa.seq + 2), srcPort: 1002 })
         expect(h.one()).toMatchObject({ flags: "R", seq: u32(sa.seq + 2) })
         expect(h.layer.counters.synCookiesRejected).toBe(1)
+    })
+    test("a valid cookie ACK is reset when the SYN queue has not overflowed recently", () => {
+        const { h, lid } = listening({}, 4)
+        // A blind attacker who somehow has the key (here: the test's) forges a cookie for a
+        // SYN that was never sent: no cookie has been sent, so none is accepted.
+        const keys = new SynCookies(h.config.tcpSecretSeed, h.config.tcpSecretSeed2)
+        const cookie = keys.make(LOCAL_IP, LOCAL_PORT, REMOTE_IP, 1001, 0x1111, 1460, h.now)
+        h.send({ flags: "PA", seq: 0x1112, ack: u32(cookie + 1), srcPort: 1001, payload: "injected" })
+        expect(h.one().flags).toBe("R")
+        expect(h.layer.accept(lid)).toBeLessThan(0)
+        expect(h.layer.counters.synCookiesAccepted).toBe(0)
+    })
+    test("cookie ACKs are taken for two cookie periods after the SYN queue last overflowed", () => {
+        const { h, lid } = listening({}, 1)
+        syn(h, 1001)
+        const sa = syn(h, 1002) // overflow: a cookie
+        expect(h.layer.counters.synCookiesSent).toBe(1)
+        const keys = new SynCookies(h.config.tcpSecretSeed, h.config.tcpSecretSeed2)
+        h.now += 2 * COOKIE_PERIOD_MS
+        // Within the window: a valid cookie is taken...
+        const c1 = keys.make(LOCAL_IP, LOCAL_PORT, REMOTE_IP, 1003, 0x2222, 1460, h.now)
+        h.send({ flags: "A", seq: 0x2223, ack: u32(c1 + 1), srcPort: 1003 })
+        expect(h.layer.counters.synCookiesAccepted).toBe(1)
+        expect(h.layer.accept(lid)).toBeGreaterThanOrEqual(0)
+        // ...one millisecond later the window is closed, even for the real client's ACK.
+        h.now += 1
+        h.take()
+        const c2 = keys.make(LOCAL_IP, LOCAL_PORT, REMOTE_IP, 1004, 0x3333, 1460, h.now)
+        h.send({ flags: "A", seq: 0x3334, ack: u32(c2 + 1), srcPort: 1004 })
+        expect(h.one().flags).toBe("R")
+        ackOf(h, 1002, sa)
+        expect(h.one().flags).toBe("R")
+        expect(h.layer.counters.synCookiesAccepted).toBe(1)
     })
     test("without cookies a full SYN queue drops the SYN", () => {
         const { h } = listening({ tcpSynCookies: false }, 1)
@@ -203,6 +237,19 @@ describe("active opens: ephemeral ports and the table", () => {
         }
         expect(got).not.toContain(50001)
         expect(new Set(got).size).toBe(3)
+    })
+    test("ISN and port choice depend on the second seed word too", () => {
+        const first = (seed2: number) => {
+            const h = new Harness({ tcpSecretSeed: 7, tcpSecretSeed2: seed2 })
+            h.layer.connect(REMOTE_IP, 80, h.now)
+            const s = h.one()
+            return [s.seq, s.srcPort]
+        }
+        const a = first(1)
+        expect(first(1)).toEqual(a)
+        const b = first(2)
+        expect(b[0]).not.toBe(a[0])
+        expect(b[1]).not.toBe(a[1])
     })
 })
 

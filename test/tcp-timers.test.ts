@@ -5,6 +5,11 @@ import { established, Fixture, REMOTE_ISS, synSent, to, u32 } from "./helpers/tc
 import { ETIMEDOUT } from "../src/tcp/errors"
 import { TCP_EV_ERROR } from "../src/tcp/events"
 import { TcpConnStats } from "../src/tcp/info"
+import { OUTPUT_RETRY_MS } from "../src/tcp/shared"
+import { Connection } from "../src/tcp/connection"
+import { RttEstimator } from "../src/tcp/rtt"
+import { ccInit, ccOnDupAck, ccOnNewAck, ccOnTimeout } from "../src/tcp/congestion"
+import { seqAdd } from "../src/tcp/seq"
 
 function ack(f: Fixture, n: number, win = 60000) {
     f.h.send(to(f, { flags: "A", seq: f.rcv, ack: u32(f.snd + n), win }))
@@ -117,6 +122,41 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582)", () => {
         const s = stats(f)
         expect(s.cwnd).toBeLessThanOrEqual(1250)
         expect(f.h.layer.conns[0].inRecovery).toBe(false)
+    })
+    test("after 2^31 bytes without a loss, three duplicate ACKs still mean fast retransmit", () => {
+        const c = new Connection(0, 16, 16, 1, new RttEstimator(1000, 200, 60000))
+        c.iss = 0x7000
+        c.sndMss = 1000
+        ccInit(c)
+        // 3 GiB acknowledged, 1 GiB at a time, without a loss.
+        for (let k = 1; k <= 3; k++) {
+            const ack = seqAdd(c.iss, k * 0x40000000)
+            c.sndUna = ack
+            ccOnNewAck(c, 0x40000000, ack)
+        }
+        c.sndMax = seqAdd(c.sndUna, 10000) // data in flight, then a loss
+        expect(ccOnDupAck(c)).toBe(false)
+        expect(ccOnDupAck(c)).toBe(false)
+        expect(ccOnDupAck(c)).toBe(true)
+        expect(c.inRecovery).toBe(true)
+    })
+    test("after a timeout, duplicate ACKs below the old SND.NXT do not start fast retransmit (RFC 6582 §4)", () => {
+        const c = new Connection(0, 16, 16, 1, new RttEstimator(1000, 200, 60000))
+        c.iss = 1000
+        c.sndMss = 1000
+        ccInit(c)
+        c.sndUna = 5001
+        ccOnNewAck(c, 4000, 5001)
+        c.sndMax = 20001
+        ccOnTimeout(c) // recover = 20001
+        c.sndUna = 8001
+        ccOnNewAck(c, 3000, 8001) // below recover: it stays
+        for (let i = 0; i < 3; i++) expect(ccOnDupAck(c)).toBe(false)
+        c.sndUna = 20002
+        ccOnNewAck(c, 12001, 20002)
+        c.sndMax = 30000
+        for (let i = 0; i < 2; i++) expect(ccOnDupAck(c)).toBe(false)
+        expect(ccOnDupAck(c)).toBe(true)
     })
     test("duplicate ACKs that change the window or carry data are not counted", () => {
         const f = inFlight()
@@ -288,12 +328,14 @@ describe("keepalive (RFC 1122 §4.2.3.6)", () => {
 })
 
 describe("scheduling", () => {
-    test("pollAt is the earliest deadline; output waiting for a frame asks for an immediate poll", () => {
+    test("pollAt is the earliest deadline; output waiting for a frame asks for a poll soon, not at once", () => {
         const f = established()
         expect(f.h.layer.pollAt()).toBeGreaterThan(1e14)
         f.h.ip.framesAvailable = false
         f.h.write(f.id, "x")
-        expect(f.h.layer.pollAt()).toBe(0)
+        // A short retry delay: frames held for ARP must not make the pump spin on "now".
+        expect(f.h.layer.pollAt()).toBe(f.h.now + OUTPUT_RETRY_MS)
+        expect(OUTPUT_RETRY_MS).toBeGreaterThan(0)
         expect(f.h.layer.counters.txNoFrame).toBeGreaterThan(0)
         f.h.ip.framesAvailable = true
         f.h.layer.poll(f.h.now)

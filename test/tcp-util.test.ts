@@ -52,17 +52,23 @@ describe("ISN (RFC 6528)", () => {
         expect(isnClock(4294967296 / 250)).toBe(0)
     })
     test("advances with time and differs per 4-tuple and per secret", () => {
-        const g = new IsnGenerator(1)
+        const g = new IsnGenerator(1, 9)
         const a = g.isn(1, 80, 2, 5000, 1000)
         expect(seqSub(g.isn(1, 80, 2, 5000, 2000), a)).toBe(250000)
         expect(g.isn(1, 80, 2, 5001, 1000)).not.toBe(a)
         expect(g.isn(1, 81, 2, 5000, 1000)).not.toBe(a)
-        expect(new IsnGenerator(2).isn(1, 80, 2, 5000, 1000)).not.toBe(a)
+        expect(new IsnGenerator(2, 9).isn(1, 80, 2, 5000, 1000)).not.toBe(a)
+    })
+    test("the key takes a word from each of the two seeds (not one 31-bit seed to search)", () => {
+        const a = new IsnGenerator(1, 9).isn(1, 80, 2, 5000, 1000)
+        expect(new IsnGenerator(1, 10).isn(1, 80, 2, 5000, 1000)).not.toBe(a)
+        // Swapping the words gives another key too.
+        expect(new IsnGenerator(9, 1).isn(1, 80, 2, 5000, 1000)).not.toBe(a)
     })
 })
 
 describe("SYN cookies", () => {
-    const c = new SynCookies(77)
+    const c = new SynCookies(77, 78)
     test("a cookie validates for its 4-tuple and peer ISN, and encodes the MSS", () => {
         const now = 5 * COOKIE_PERIOD_MS + 10
         const ck = c.make(1, 80, 2, 5000, 123456, 1460, now)
@@ -76,6 +82,21 @@ describe("SYN cookies", () => {
         expect(c.check(1, 80, 2, 5000, 123456, (ck ^ (1 << 25)) >>> 0, now)).toBe(0) // MSS bits are covered
         expect(c.check(1, 80, 2, 5000, 0, c.make(1, 80, 2, 5000, 0, 0, now), now)).toBe(536)
         expect(c.check(1, 80, 2, 5000, 0, c.make(1, 80, 2, 5000, 0, 1300, now), now)).toBe(1220)
+    })
+    test("a cookie made under one second seed does not check under another", () => {
+        const now = 5 * COOKIE_PERIOD_MS
+        const ck = c.make(1, 80, 2, 5000, 123456, 1460, now)
+        expect(new SynCookies(77, 79).check(1, 80, 2, 5000, 123456, ck, now)).toBe(0)
+    })
+    test("the MAC covers the full period count: a cookie does not come back 32 periods later", () => {
+        const now = 5 * COOKIE_PERIOD_MS + 10
+        const ck = c.make(1, 80, 2, 5000, 123456, 1460, now)
+        // Same 5-bit period field, 32 periods (34 minutes) later.
+        expect(c.check(1, 80, 2, 5000, 123456, ck, now + 32 * COOKIE_PERIOD_MS)).toBe(0)
+        expect(c.check(1, 80, 2, 5000, 123456, ck, now + 33 * COOKIE_PERIOD_MS)).toBe(0)
+        // Across the wrap of the 5-bit field the previous period still counts.
+        const late = 31 * COOKIE_PERIOD_MS + 5
+        expect(c.check(1, 80, 2, 5000, 7, c.make(1, 80, 2, 5000, 7, 536, late), late + COOKIE_PERIOD_MS)).toBe(536)
     })
     test("guessing is hopeless: random cookies fail", () => {
         let ok = 0

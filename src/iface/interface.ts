@@ -62,6 +62,11 @@ export interface Ipv4Handler {
     ipv4Input(iface: Interface, buf: Buffer, payloadOff: number, payloadLen: number, src: number, dst: number, now: number): void
 }
 
+/** Told when our address changes (a DHCP lease lost, or another address): TcpLayer. */
+export interface AddressListener {
+    addressChanged(): void
+}
+
 function configAddress(s: string, what: string): number {
     const a = parseIpv4(s)
     if (a < 0) throw new Error("config: bad " + what + " address " + s)
@@ -86,6 +91,8 @@ export class Interface {
      * (no address yet, or a /31 or /32 mask), so comparisons need no special cases.
      */
     subnetBroadcast: number
+    /** Called after setAddress() changed our address (the TCP layer registers itself). */
+    addressListener: AddressListener
 
     private handlerProtocols: number[]
     private handlers: Ipv4Handler[]
@@ -125,8 +132,12 @@ export class Interface {
         this.registerIpv4Handler(IPV4_PROTO_ICMP, new IcmpEchoResponder())
     }
 
-    /** Sets our address (DHCP later). Flushes the ARP cache: old bindings may be off-subnet now. */
+    /**
+     * Sets our address (DHCP later). Flushes the ARP cache: old bindings may be off-subnet now.
+     * A new address is reported to addressListener: connections bound to the old one are dead.
+     */
     setAddress(ip: number, netmask: number, gateway: number): void {
+        const old = this.ip
         for (let i = 0; i < this.arp.entries.length; i++) {
             const e = this.arp.entries[i]
             if (e.pending !== null) this.pool.release(e.pending)
@@ -138,6 +149,7 @@ export class Interface {
         const pointToPoint = this.netmask === 0xffffffff || this.netmask === 0xfffffffe
         this.subnetBroadcast = this.ip === 0 || pointToPoint ? IPV4_BROADCAST : (this.ip | ~this.netmask) >>> 0
         this.arp.protectedIp = this.gateway
+        if (old !== this.ip && this.addressListener) this.addressListener.addressChanged()
     }
 
     /** Routes a protocol to a handler (replacing an earlier one). False when the table is full. */
@@ -393,12 +405,23 @@ export class Interface {
                 return false
             }
         }
-        frame.state = TX_PENDING_ARP
-        frame.nextHop = nextHop
-        e.pending = frame
-        c.ipTx++
+        // At most txFrames - 1 frames wait for ARP (a replaced one does not count): a parked
+        // frame is held up to arpResolveTimeoutMs, and a few pings or SYNs from unresolvable
+        // neighbours must not take every frame, and with them all TCP output, for that long.
+        // Beyond that the packet is dropped (counted as "no room to wait for ARP"; the
+        // sender retries), and the address is resolved all the same.
+        const park = e.pending !== null || this.pool.countState(TX_PENDING_ARP) < this.pool.frames.length - 1
+        if (park) {
+            frame.state = TX_PENDING_ARP
+            frame.nextHop = nextHop
+            e.pending = frame
+            c.ipTx++
+        } else {
+            c.txDropArpTableFull++
+            this.pool.release(frame)
+        }
         if (e.requestsSent === 0) this.sendArpRequest(e, now, false)
-        return true
+        return park
     }
 
     /** A resolved entry's parked packet gets its MAC and joins the queue. */

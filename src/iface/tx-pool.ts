@@ -6,8 +6,8 @@
 // `next`, so nothing is allocated per packet.
 //
 // Besides the txFrames data frames there is one small control frame reserved for ARP:
-// pending packets may hold every data frame while they wait for ARP, and the request
-// that would release them must still get out.
+// pending packets (at most txFrames - 1, interface.ts) and senders may hold every data
+// frame, and the request that would release them must still get out.
 
 import { allocBytes } from "../util/bytes"
 import { ETHERNET_MIN_FRAME_LEN } from "../wire/ethernet"

@@ -13,6 +13,7 @@
 import { EAGAIN, EBADF, EINVAL, RECV_EOF, SocketError } from "../tcp/errors"
 import { TcpConnStats } from "../tcp/info"
 import { stateName, TcpState } from "../tcp/state"
+import { inBounds } from "../tcp/tcp-user"
 import { remainingMs, SocketContext } from "./context"
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDHUP, PollTarget } from "./poll"
 
@@ -24,6 +25,11 @@ export const WOULD_BLOCK = -EAGAIN
  * layer reports no event when an ACK covers only the FIN (FIN-WAIT-1 -> FIN-WAIT-2).
  */
 const LINGER_RECHECK_MS = 50
+
+/** EINVAL unless buf[off, off + len) lies inside buf (a longer length would leak or lose bytes). */
+function checkRange(buf: Buffer, off: number, len: number): void {
+    if (!inBounds(buf, off, len)) throw new SocketError(EINVAL)
+}
 
 /** @devsWhenUsed */
 export class TcpSocket implements PollTarget {
@@ -162,10 +168,11 @@ export class TcpSocket implements PollTarget {
 
     // ------------------------------------------------------------------ reading
 
-    /** Reads up to len bytes: how many (> 0), 0 = end of stream, or WOULD_BLOCK. */
+    /** Reads up to len bytes: how many (> 0), 0 = end of stream, or WOULD_BLOCK. EINVAL: range outside buf. */
     readNow(buf: Buffer, off: number, len: number): number {
         const h = this.open()
-        if (!(len > 0)) return 0
+        checkRange(buf, off, len)
+        if (len === 0) return 0
         const n = this.ctx.tcp.recv(h, buf, off, len, this.ctx.now())
         if (n > 0) {
             this.ctx.kick() // reading may have opened the window: an update may be due
@@ -190,10 +197,10 @@ export class TcpSocket implements PollTarget {
 
     // ------------------------------------------------------------------ writing
 
-    /** Queues up to len bytes: how many (> 0), or WOULD_BLOCK. EPIPE after shutdown(). */
+    /** Queues up to len bytes: how many (> 0), or WOULD_BLOCK. EPIPE after shutdown(); EINVAL: range outside buf. */
     writeNow(buf: Buffer, off: number, len: number): number {
         const h = this.open()
-        if (!(len > 0)) len = 0
+        checkRange(buf, off, len)
         let n = len
         if (this.sendLimit > 0) {
             const room = this.sendSpace()

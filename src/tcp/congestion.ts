@@ -4,7 +4,7 @@
 // caller sends the retransmission when they return true.
 
 import { Connection } from "./connection"
-import { seqGe, seqGt, seqSub } from "./seq"
+import { seqAdd, seqGe, seqGt, seqSub } from "./seq"
 
 /** Upper bound on cwnd: the peer's window (16 bits without scaling) limits us anyway. */
 const CWND_MAX = 4 * 65535
@@ -60,6 +60,11 @@ export function ccOnNewAck(c: Connection, acked: number, ack: number): boolean {
         return true
     }
     c.dupAcks = 0
+    // `recover` only matters until SND.UNA passes it (RFC 6582 §3.2 step 2). Once passed it
+    // trails SND.UNA: left at the ISS it would fall 2^31 behind after 2 GB without a loss,
+    // the modular comparison would flip, and the next loss would wait for an RTO. (After a
+    // timeout it stays ahead, as §4 wants, until the ACKs pass it.)
+    if (seqGt(ack, c.recover)) c.recover = seqAdd(ack, -1)
     if (c.cwnd < c.ssthresh) {
         // Slow start (RFC 5681 eq. 2): at most one SMSS per ACK.
         c.cwnd += acked < mss ? acked : mss

@@ -102,7 +102,7 @@ export class Connection {
     ackAt: number
     persistAt: number
     keepAt: number
-    /** TIME-WAIT end, or the FIN-WAIT-2 give-up time of an orphaned connection. */
+    /** TIME-WAIT end, or when an orphaned connection is given up (FIN-WAIT-2: closed; else reset). */
     closeAt: number
     /**
      * Unanswered tries: retransmissions of the oldest segment (or the SYN) while data is in

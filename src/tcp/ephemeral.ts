@@ -14,11 +14,11 @@ export class EphemeralPorts {
     private k0: number
     private k1: number
 
-    constructor(min: number, max: number, seed: number) {
+    constructor(min: number, max: number, seed: number, seed2: number) {
         this.min = min
         this.count = max - min + 1
         this.k0 = mixSeed(seed, 5)
-        this.k1 = mixSeed(seed, 6)
+        this.k1 = mixSeed(seed2, 6)
     }
 
     /** A free local port for a connection from localIp to remoteIp:remotePort, or -1. */

@@ -1,7 +1,8 @@
 // Initial sequence numbers per RFC 6528 §3: ISN = M + F(localip, localport, remoteip,
 // remoteport, secretkey), where M is a timer that ticks every 4 microseconds and F is a
-// keyed hash (HalfSipHash-2-4). The key comes from a seed given at start-up: the device
-// should pass a random number (e.g. from its hardware RNG) so ISNs differ across boots.
+// keyed hash (HalfSipHash-2-4). The 64-bit key comes from two seed words given at start-up,
+// one per key word: the device should pass two random numbers (e.g. from its hardware RNG)
+// so ISNs differ across boots and the key cannot be searched from one 32-bit seed.
 
 import { halfSipHash, mixSeed } from "./halfsiphash"
 
@@ -10,9 +11,9 @@ export class IsnGenerator {
     private k0: number
     private k1: number
 
-    constructor(seed: number) {
+    constructor(seed: number, seed2: number) {
         this.k0 = mixSeed(seed, 1)
-        this.k1 = mixSeed(seed, 2)
+        this.k1 = mixSeed(seed2, 2)
     }
 
     /** The ISN for a connection at time `now` (ms). */

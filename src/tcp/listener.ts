@@ -20,6 +20,8 @@ export class Listener {
     synDropped = 0
     cookiesSent = 0
     acceptOverflows = 0
+    /** When the last SYN cookie was sent (the SYN queue overflowed). */
+    cookieAt: number
 
     /** Accept queue: connection slot indices, a ring of `backlogMax` entries. */
     private queue: number[] = []
@@ -42,6 +44,7 @@ export class Listener {
         this.synDropped = 0
         this.cookiesSent = 0
         this.acceptOverflows = 0
+        this.cookieAt = -1e15
         this.head = 0
         this.count = 0
     }

@@ -12,7 +12,7 @@ import { Listener } from "./listener"
 import { seqAdd, seqGt, seqInRange } from "./seq"
 import { MAX_WINDOW, OUR_WS_SHIFT, TcpShared } from "./shared"
 import { TcpState } from "./state"
-import { SynCookies } from "./syn-cookies"
+import { COOKIE_PERIOD_MS, SynCookies } from "./syn-cookies"
 import { SynQueue, SynRequest } from "./syn-queue"
 import { TcpTables } from "./tables"
 import { tcpInput } from "./tcp-input"
@@ -34,7 +34,7 @@ export class PassiveOpen {
         this.sh = sh
         this.tables = tables
         this.requests = new SynQueue(config.tcpSynQueue)
-        this.cookies = new SynCookies(config.tcpSecretSeed)
+        this.cookies = new SynCookies(config.tcpSecretSeed, config.tcpSecretSeed2)
         this.cookiesEnabled = config.tcpSynCookies
     }
 
@@ -50,8 +50,13 @@ export class PassiveOpen {
         this.isnFloor = -1
         if (seg.flags & TCP_RST) return
         if (seg.flags & TCP_ACK) {
-            // Either the ACK completing a SYN-cookie handshake, or a bad ACK: reset it.
-            if (!(seg.flags & TCP_SYN) && this.cookiesEnabled && this.cookieAck(l, seg, buf, remoteIp, now)) return
+            // Either the ACK completing a SYN-cookie handshake, or a bad ACK: reset it. Cookies
+            // are only taken while one sent can still be valid (two periods after the SYN
+            // queue last overflowed): otherwise a blind attacker could guess at the 25-bit
+            // MAC on any listening port at any time (RFC 4987 §3.6; Linux
+            // tcp_synq_no_recent_overflow).
+            if (!(seg.flags & TCP_SYN) && this.cookiesEnabled && now - l.cookieAt <= 2 * COOKIE_PERIOD_MS &&
+                this.cookieAck(l, seg, buf, remoteIp, now)) return
             k.rxNoConnection++
             this.sh.sendResetFor(seg, remoteIp, now)
             return
@@ -95,6 +100,7 @@ export class PassiveOpen {
         const cookie = this.cookies.make(this.sh.port.ip, seg.dstPort, remoteIp, seg.srcPort, seg.seq, seg.mss, now)
         k.synCookiesSent++
         l.cookiesSent++
+        l.cookieAt = now
         // A cookie cannot carry the peer's window scale: this SYN-ACK offers none, so
         // neither side scales (RFC 7323 §2.2).
         this.emitSynAck(seg.dstPort, remoteIp, seg.srcPort, cookie, seqAdd(seg.seq, 1), -1, now)

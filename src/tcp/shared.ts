@@ -6,7 +6,7 @@ import { StackConfig } from "../config"
 import { IPV4_PAYLOAD_OFFSET } from "../iface/interface"
 import { RingBuffer } from "../storage/ring-buffer"
 import { emitTcp, fillTcpChecksum, IPPROTO_TCP, TcpRepr, TCP_ACK, TCP_RST } from "../wire/tcp"
-import { TcpCounters } from "./counters"
+import { newTcpCounters, TcpCounters } from "./counters"
 import { TcpIpPort } from "./ip-port"
 import { IsnGenerator } from "./isn"
 import { seqAdd } from "./seq"
@@ -18,6 +18,12 @@ export const MIN_SND_MSS = 64
 /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1, MUST-15). */
 export const DEFAULT_MSS = 536
 export const MAX_WINDOW = 65535
+/**
+ * How soon output that found no free frame is retried. Frames the pump is sending come
+ * back within its step (and a step that did work is followed by another at once); frames
+ * held longer (waiting for ARP) must not make the pump spin on an immediate deadline.
+ */
+export const OUTPUT_RETRY_MS = 10
 /** Largest window-scale shift (RFC 7323 §2.3: larger values are taken as 14). */
 export const MAX_WS_SHIFT = 14
 /** The shift we announce: our windows fit 16 bits, we only offer so that the peer may scale its own. */
@@ -50,22 +56,24 @@ export class TcpShared {
     synAckRetries: number
     timeWaitMs: number
     finWait2Ms: number
+    orphanMs: number
     delayedAckMs: number
     keepIdleMs: number
     keepIntervalMs: number
     keepCount: number
     challengeLimit: number
 
-    /** Set when output had to stop for lack of a frame: poll() soon. */
+    /** Set when output had to stop for lack of a frame: poll() retries at retryAt. */
     outputBlocked = false
+    retryAt: number
 
     private challengeWindowStart = -1e15
     private challengeCount = 0
 
     constructor(port: TcpIpPort, config: StackConfig) {
         this.port = port
-        this.counters = new TcpCounters()
-        this.isn = new IsnGenerator(config.tcpSecretSeed)
+        this.counters = newTcpCounters()
+        this.isn = new IsnGenerator(config.tcpSecretSeed, config.tcpSecretSeed2)
         this.tx = new TcpRepr()
         this.mtu = config.mtu
         this.sendBuffer = config.tcpSendBuffer
@@ -85,6 +93,7 @@ export class TcpShared {
         this.synAckRetries = config.tcpSynAckRetries
         this.timeWaitMs = config.tcpTimeWaitMs
         this.finWait2Ms = config.tcpFinWait2Ms
+        this.orphanMs = config.tcpOrphanTimeoutMs
         this.delayedAckMs = config.tcpDelayedAckMs
         this.keepIdleMs = config.tcpKeepIdleMs
         this.keepIntervalMs = config.tcpKeepIntervalMs
@@ -129,6 +138,7 @@ export class TcpShared {
         if (f === null) {
             this.counters.txNoFrame++
             this.outputBlocked = true
+            this.retryAt = now + OUTPUT_RETRY_MS
             return false
         }
         const off = IPV4_PAYLOAD_OFFSET

@@ -4,7 +4,10 @@
 // Our ISN (the cookie) = t (5 bits) | MSS index (2 bits) | MAC (25 bits), where t counts
 // 64-second periods and MAC = HalfSipHash(secret; 4-tuple, peer's ISN, t, MSS index)
 // truncated. The ACK that completes the handshake carries cookie + 1 and the peer's
-// ISN + 1; a cookie is valid for the current and the previous period (64..128 s).
+// ISN + 1; a cookie is valid for the current and the previous period (64..128 s). The MAC
+// covers the full period count, not its 5 bits, so a cookie does not come back to life
+// 32 periods later. The listener accepts cookie ACKs only for a while after its SYN queue
+// overflowed (passive-open.ts), like Linux's tcp_synq_no_recent_overflow().
 // What a cookie cannot carry is not negotiated: its SYN-ACK offers no window scale (SACK we
 // never offer).
 
@@ -20,9 +23,10 @@ export class SynCookies {
     private k0: number
     private k1: number
 
-    constructor(seed: number) {
+    /** One key word from each seed (see isn.ts): forging needs the whole 64-bit key. */
+    constructor(seed: number, seed2: number) {
         this.k0 = mixSeed(seed, 3)
-        this.k1 = mixSeed(seed, 4)
+        this.k1 = mixSeed(seed2, 4)
     }
 
     private mac(localIp: number, localPort: number, remoteIp: number, remotePort: number, peerIsn: number, t: number, mssIndex: number): number {
@@ -37,7 +41,7 @@ export class SynCookies {
         for (let i = 0; i < COOKIE_MSS_TABLE.length; i++) if (COOKIE_MSS_TABLE[i] <= m) idx = i
         const t = periodOf(now)
         const mac = this.mac(localIp, localPort, remoteIp, remotePort, peerIsn, t, idx)
-        return ((t << 27) | (idx << 25) | mac) >>> 0
+        return ((t << 27) | (idx << 25) | mac) >>> 0 // the shift keeps t's low 5 bits
     }
 
     /**
@@ -45,15 +49,17 @@ export class SynCookies {
      * seq - 1. Returns the MSS it encodes, or 0 when it is forged or too old.
      */
     check(localIp: number, localPort: number, remoteIp: number, remotePort: number, peerIsn: number, cookie: number, now: number): number {
-        const t = cookie >>> 27
         const idx = (cookie >>> 25) & 3
-        const age = (periodOf(now) - t) & 31
+        const cur = periodOf(now)
+        const age = (cur - (cookie >>> 27)) & 31
         if (age > 1) return 0
+        // The full count of the period the cookie was made in: the current or the previous.
+        const t = cur - age
         if (this.mac(localIp, localPort, remoteIp, remotePort, peerIsn, t, idx) !== (cookie & MAC_MASK)) return 0
         return COOKIE_MSS_TABLE[idx]
     }
 }
 
 function periodOf(now: number): number {
-    return Math.floor(now / COOKIE_PERIOD_MS) & 31
+    return Math.floor(now / COOKIE_PERIOD_MS)
 }

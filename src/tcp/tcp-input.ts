@@ -122,9 +122,11 @@ function synchronizedInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buff
     if (!ok) {
         sh.counters.rxOutOfWindow++
         if (flags & TCP_RST) return
-        // A zero window still takes valid ACKs (RFC 9293 §3.10.7.4): keep only the ACK.
+        // A zero window still takes valid ACKs (RFC 9293 §3.10.7.4): keep only the ACK — and a
+        // bare FIN at RCV.NXT, which needs no buffer space (as Linux takes it; a sender that
+        // sends its FIN into our zero window is then not left retransmitting it).
         if (wnd === 0 && seq === c.rcvNxt && (flags & TCP_ACK) && !(flags & TCP_SYN)) {
-            flags &= ~TCP_FIN
+            if (payLen > 0) flags &= ~TCP_FIN
             payLen = 0
             c.ackNow = true
         } else {
@@ -133,28 +135,12 @@ function synchronizedInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buff
             sendAck(sh, c, now)
             return
         }
-    } else {
-        // Trim to the window: drop what is before RCV.NXT, and what is beyond the right edge.
-        if (seqLt(seq, c.rcvNxt)) {
-            let d = seqSub(c.rcvNxt, seq)
-            if (flags & TCP_SYN) {
-                flags &= ~TCP_SYN
-                d--
-                seq = seqAdd(seq, 1)
-            }
-            if (d > payLen) d = payLen
-            payOff += d
-            payLen -= d
-            seq = seqAdd(seq, d)
-        }
-        const over = seqSub(seqAdd(seq, payLen), seqAdd(c.rcvNxt, wnd))
-        if (over > 0) {
-            payLen -= over
-            flags &= ~TCP_FIN
-        }
     }
 
     // Second: RST (RFC 5961 §3.2): only exactly at RCV.NXT; elsewhere in the window, challenge.
+    // Checked on SEG.SEQ as it arrived, before trimming: a RST whose text overlaps RCV.NXT
+    // would otherwise be trimmed to start there, and a blind attacker would get as many
+    // good guesses as the segment carries bytes instead of one.
     if (flags & TCP_RST) {
         if (seq !== c.rcvNxt) {
             sendChallengeAck(sh, c, now)
@@ -173,10 +159,27 @@ function synchronizedInput(sh: TcpShared, c: Connection, seg: TcpRepr, buf: Buff
         return
     }
 
-    // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
+    // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop — whatever
+    // its sequence number, so also before trimming (a SYN at RCV.NXT - 1 must not lose its
+    // SYN bit there and have its text taken).
     if (flags & TCP_SYN) {
         sendChallengeAck(sh, c, now)
         return
+    }
+
+    // The rest of the first check: trim to the window, dropping what is before RCV.NXT and
+    // what is beyond the right edge.
+    if (seqLt(seq, c.rcvNxt)) {
+        let d = seqSub(c.rcvNxt, seq)
+        if (d > payLen) d = payLen
+        payOff += d
+        payLen -= d
+        seq = seqAdd(seq, d)
+    }
+    const over = seqSub(seqAdd(seq, payLen), seqAdd(c.rcvNxt, wnd))
+    if (over > 0) {
+        payLen -= over
+        flags &= ~TCP_FIN
     }
 
     // Fifth: ACK.

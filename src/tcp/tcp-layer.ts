@@ -9,12 +9,13 @@
 // Memory: everything is allocated in the constructor; nothing per segment.
 
 import { StackConfig } from "../config"
-import { Ipv4Handler } from "../iface/interface"
+import { AddressListener, Ipv4Handler } from "../iface/interface"
+import { ipv4IsMulticastOrReserved } from "../wire/ipv4"
 import { IPPROTO_TCP, parseTcp, TcpRepr, TCP_ACK, TCP_ERR_CHECKSUM, TCP_OK, TCP_RST, TCP_SYN } from "../wire/tcp"
 import { Connection, TIME_NEVER } from "./connection"
 import { TcpCounters } from "./counters"
 import { EphemeralPorts } from "./ephemeral"
-import { EADDRINUSE, EADDRNOTAVAIL, EAGAIN, EBADF, EINVAL, EMFILE } from "./errors"
+import { EADDRINUSE, EADDRNOTAVAIL, EAGAIN, EBADF, ECONNABORTED, EINVAL, EMFILE } from "./errors"
 import { TcpEventHook } from "./events"
 import {
     clearRow, connectionRow, connectionStats, listenerRow, requestRow, TcpConnStats, TcpSocketInfo,
@@ -32,11 +33,11 @@ import { tcpInput } from "./tcp-input"
 import { tcpOutput } from "./tcp-output"
 import { tcpTimers } from "./tcp-timers"
 import {
-    isReadable, isWritable, openActive, userAbort, userClose, userRecv, userSend, userShutdown,
+    inBounds, isReadable, isWritable, openActive, userAbort, userClose, userRecv, userSend, userShutdown,
 } from "./tcp-user"
 
 /** @devsWhenUsed */
-export class TcpLayer implements Ipv4Handler {
+export class TcpLayer implements Ipv4Handler, AddressListener {
     readonly shared: TcpShared
     readonly counters: TcpCounters
     readonly tables: TcpTables
@@ -73,9 +74,26 @@ export class TcpLayer implements Ipv4Handler {
         for (let i = 0; i < config.tcpListeners; i++) this.listeners.push(new Listener(i, this.backlogMax))
         this.passive = new PassiveOpen(sh, this.tables, config)
         this.requests = this.passive.requests
-        this.ports = new EphemeralPorts(config.tcpEphemeralMin, config.tcpEphemeralMax, config.tcpSecretSeed)
+        this.ports = new EphemeralPorts(config.tcpEphemeralMin, config.tcpEphemeralMax, config.tcpSecretSeed, config.tcpSecretSeed2)
         this.rx = new TcpRepr()
         port.registerIpv4Handler(IPPROTO_TCP, this)
+        port.addressListener = this
+    }
+
+    /**
+     * Our address changed (a DHCP lease lost or replaced): a connection is named by its
+     * 4-tuple (RFC 9293 §3.4), so one bound to another address can never be reached again.
+     * It is aborted with ECONNABORTED (no RST: we no longer own its source address).
+     */
+    addressChanged(): void {
+        for (let i = 0; i < this.conns.length; i++) {
+            const c = this.conns[i]
+            if (c.inUse && c.state !== TcpState.Closed && c.localIp !== this.port.ip) {
+                c.enterClosed(ECONNABORTED)
+                this.tables.reap(c)
+            }
+        }
+        this.flushEvents()
     }
 
     // ================================================================== input
@@ -150,7 +168,14 @@ export class TcpLayer implements Ipv4Handler {
             const c = this.conns[i]
             if (!c.inUse) continue
             if (c.nextDeadline() <= now || retryOutput) {
-                tcpTimers(sh, c, now)
+                // One connection's bug must not stop the others' timers; its state is
+                // suspect, so it is dropped (or it would fail again at every poll).
+                try {
+                    tcpTimers(sh, c, now)
+                } catch (e) {
+                    this.counters.internalErrors++
+                    c.enterClosed(ECONNABORTED)
+                }
                 this.tables.reap(c)
             }
         }
@@ -159,12 +184,12 @@ export class TcpLayer implements Ipv4Handler {
     }
 
     /**
-     * The earliest time poll() has work: 0 = at once (output waits for a free frame),
-     * TIME_NEVER = nothing scheduled.
+     * The earliest time poll() has work (output that waits for a free frame is retried
+     * OUTPUT_RETRY_MS after it found none); TIME_NEVER = nothing scheduled.
      */
     pollAt(): number {
-        if (this.shared.outputBlocked) return 0
-        let t = TIME_NEVER
+        const sh = this.shared
+        let t = sh.outputBlocked ? sh.retryAt : TIME_NEVER
         for (let i = 0; i < this.conns.length; i++) {
             const c = this.conns[i]
             if (!c.inUse) continue
@@ -174,33 +199,41 @@ export class TcpLayer implements Ipv4Handler {
         return this.passive.nextDeadline(t)
     }
 
-    /** Delivers collected events to onEvent (the hook may call back into the layer). */
+    /**
+     * Delivers collected events to onEvent (the hook may call back into the layer). An
+     * exception from the hook is counted; it must not leave `flushing` set, which would
+     * silence every later event (events not yet delivered go out at the next flush).
+     */
     private flushEvents(): void {
         if (this.flushing) return
         this.flushing = true
-        for (let pass = 0; pass < 4; pass++) {
-            let any = false
-            for (let i = 0; i < this.conns.length; i++) {
-                const c = this.conns[i]
-                const ev = c.pendingEvents
-                if (ev === 0) continue
-                c.pendingEvents = 0
-                if (this.onEvent !== null && c.inUse && c.userHeld) {
-                    any = true
-                    this.onEvent(this.tables.handleOf(c), ev)
+        try {
+            for (let pass = 0; pass < 4; pass++) {
+                let any = false
+                for (let i = 0; i < this.conns.length; i++) {
+                    const c = this.conns[i]
+                    const ev = c.pendingEvents
+                    if (ev === 0) continue
+                    c.pendingEvents = 0
+                    if (this.onEvent !== null && c.inUse && c.userHeld) {
+                        any = true
+                        this.onEvent(this.tables.handleOf(c), ev)
+                    }
                 }
-            }
-            for (let i = 0; i < this.listeners.length; i++) {
-                const l = this.listeners[i]
-                const ev = l.pendingEvents
-                if (ev === 0) continue
-                l.pendingEvents = 0
-                if (this.onEvent !== null && l.inUse) {
-                    any = true
-                    this.onEvent(this.tables.listenerHandle(l), ev)
+                for (let i = 0; i < this.listeners.length; i++) {
+                    const l = this.listeners[i]
+                    const ev = l.pendingEvents
+                    if (ev === 0) continue
+                    l.pendingEvents = 0
+                    if (this.onEvent !== null && l.inUse) {
+                        any = true
+                        this.onEvent(this.tables.listenerHandle(l), ev)
+                    }
                 }
+                if (!any) break
             }
-            if (!any) break
+        } catch (e) {
+            this.counters.internalErrors++
         }
         this.flushing = false
     }
@@ -261,12 +294,16 @@ export class TcpLayer implements Ipv4Handler {
     /**
      * Active open to dstIp:dstPort from an ephemeral port (or localPort if given).
      * Returns a connection handle (SYN-SENT; writable() turns true once established) or
-     * -EINVAL, -EADDRNOTAVAIL (no address / no free port), -EADDRINUSE, -EMFILE (table full).
+     * -EINVAL (bad port; 0, broadcast or multicast address), -EADDRNOTAVAIL (no address, our
+     * own address, no free port), -EADDRINUSE, -EMFILE (table full).
      */
     connect(dstIp: number, dstPort: number, now: number, localPort?: number): number {
         dstIp = dstIp >>> 0
-        if (dstIp === 0 || !(dstPort > 0 && dstPort <= 65535)) return -EINVAL
-        if (this.port.ip === 0) return -EADDRNOTAVAIL
+        // RFC 1122 §4.2.3.10: an OPEN to a broadcast or multicast address is an error (this
+        // also refuses 0.0.0.0 and class E); to ourselves there is no route (no loopback).
+        if (dstIp === 0 || ipv4IsMulticastOrReserved(dstIp) || dstIp === this.port.subnetBroadcast ||
+            !(dstPort > 0 && dstPort <= 65535)) return -EINVAL
+        if (this.port.ip === 0 || dstIp === this.port.ip) return -EADDRNOTAVAIL
         let lport = localPort ? localPort : 0
         if (lport !== 0) {
             if (!(lport > 0 && lport <= 65535)) return -EINVAL
@@ -289,19 +326,21 @@ export class TcpLayer implements Ipv4Handler {
         return this.tables.handleOf(c)
     }
 
-    /** Queues data: bytes taken (0 = send buffer full, try later) or -EPIPE/-ENOTCONN/-error. */
+    /** Queues data: bytes taken (0 = send buffer full, try later) or -EPIPE/-ENOTCONN/-EINVAL/-error. */
     send(h: number, buf: Buffer, off: number, len: number, now: number): number {
         const c = this.tables.conn(h)
         if (c === null) return -EBADF
+        if (!inBounds(buf, off, len)) return -EINVAL
         const n = userSend(this.shared, c, buf, off, len, now)
         this.flushEvents()
         return n
     }
 
-    /** Reads data: bytes read, 0 = nothing yet, RECV_EOF (-1) after the peer's FIN, or -error. */
+    /** Reads data: bytes read, 0 = nothing yet, RECV_EOF (-1) after the peer's FIN, -EINVAL, or -error. */
     recv(h: number, buf: Buffer, off: number, len: number, now: number): number {
         const c = this.tables.conn(h)
         if (c === null) return -EBADF
+        if (!inBounds(buf, off, len)) return -EINVAL
         const n = userRecv(this.shared, c, buf, off, len, now)
         this.flushEvents()
         return n

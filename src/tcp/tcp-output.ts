@@ -182,7 +182,14 @@ function sendNextSegment(sh: TcpShared, c: Connection, now: number): number {
     const unsent = ringLen - inFlight
     if (unsent === 0) {
         if (!c.finQueued) return NOTHING
-        // The FIN needs no window: it follows the last byte (RFC 9293 §3.10.4).
+        // The FIN takes a sequence number, so it waits for the window like data (as Linux):
+        // a receiver drops it beyond a zero window (RFC 9293 §3.10.7.4), so the FIN would be
+        // retransmitted into it until ETIMEDOUT although the peer answers. The persist timer
+        // probes meanwhile (RFC 9293 §3.8.6.1: keep probing while the peer answers).
+        if (c.sndWnd <= inFlight) {
+            armPersist(sh, c, now)
+            return NOTHING
+        }
         const seq = c.sndNxt
         sh.prepare(c.localPort, c.remotePort, seq, 0, TCP_FIN | TCP_ACK, 0)
         stampAck(sh, c)
@@ -283,7 +290,8 @@ export function persistProbe(sh: TcpShared, c: Connection, now: number): void {
     c.persistAt = TIME_NEVER
     if (!canSendData(c.state) || c.rtxAt !== TIME_NEVER) return
     const unsent = c.unsentBytes()
-    if (unsent === 0) return
+    // A FIN waiting for the window is probed for like data.
+    if (unsent === 0 && (!c.finQueued || c.finSent())) return
     const inFlight = seqSub(c.sndNxt, c.sndUna)
     const usable = c.sndWnd - inFlight
     if (usable <= 0) {

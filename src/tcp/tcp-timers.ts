@@ -1,6 +1,6 @@
 // Connection timers, run from TcpLayer.poll(now): retransmission (RFC 6298 §5, with
 // go-back-N and the RFC 5681 loss window), persist (RFC 9293 §3.8.6.1), delayed ACK,
-// keepalive (RFC 1122 §4.2.3.6), TIME-WAIT and the orphaned FIN-WAIT-2 limit.
+// keepalive (RFC 1122 §4.2.3.6), TIME-WAIT and the limits on orphans.
 
 import { Connection, TIME_NEVER } from "./connection"
 import { ccOnTimeout } from "./congestion"
@@ -18,6 +18,12 @@ export function tcpTimers(sh: TcpShared, c: Connection, now: number): void {
             c.enterClosed(0)
             return
         }
+        // An orphan's time is up (only orphans have closeAt in other states): a peer that
+        // answers every probe, so that no retry limit is ever reached, must not hold the
+        // slot for ever (like Linux's tcp_orphan_retries). Abort: RST (RFC 9293 §3.10.5).
+        sh.counters.orphansAborted++
+        fail(sh, c, now)
+        return
     }
     if (c.rtxAt <= now) {
         retransmitTimeout(sh, c)

@@ -53,6 +53,15 @@ export function openPassive(sh: TcpShared, c: Connection, iss: number, irs: numb
     c.sndWndShift = peerWsShift(peerWs)
 }
 
+/**
+ * buf[off, off + len) lies inside buf. The rings trust their callers' lengths: a length
+ * beyond the buffer would queue stale ring bytes (an earlier connection's data) on send,
+ * and consume unread bytes without copying them on receive.
+ */
+export function inBounds(buf: Buffer, off: number, len: number): boolean {
+    return off >= 0 && len >= 0 && off + len <= buf.length
+}
+
 /** SEND: queues up to len bytes; returns how many (0 = buffer full), or -error. */
 export function userSend(sh: TcpShared, c: Connection, buf: Buffer, off: number, len: number, now: number): number {
     if (c.error !== 0) return -c.error
@@ -130,7 +139,9 @@ export function userClose(sh: TcpShared, c: Connection, now: number): void {
         return
     }
     userShutdown(sh, c, now)
-    if (c.state === TcpState.FinWait2 && c.closeAt === TIME_NEVER) c.closeAt = now + sh.finWait2Ms
+    // An orphan does not live for ever: FIN-WAIT-2 waits tcpFinWait2Ms for the peer's FIN,
+    // the other states get tcpOrphanTimeoutMs in all (tcp-timers.ts resets it then).
+    if (c.closeAt === TIME_NEVER) c.closeAt = now + (c.state === TcpState.FinWait2 ? sh.finWait2Ms : sh.orphanMs)
 }
 
 /** ABORT (RFC 9293 §3.10.5): reset the peer in synchronized states, then CLOSED. */
