@@ -48,29 +48,19 @@ export interface Enc28j60Counters {
     overlappingCalls: number
 }
 
+/**
+ * Counters with every field 0, from a JSON text: in DeviceScript a string is data, while an
+ * object literal is function code (the image holds at most 64 KB of it).
+ * test/status-counters.test.ts checks that the text names every field above.
+ */
 export function newCounters(): Enc28j60Counters {
-    return {
-        rxFrames: 0,
-        rxBytes: 0,
-        rxDropBadStatus: 0,
-        rxDropLength: 0,
-        rxDropTooBig: 0,
-        rxOverflows: 0,
-        rxBadHeaders: 0,
-        rxNextPtrRepairs: 0,
-        rxResets: 0,
-        txFrames: 0,
-        txBytes: 0,
-        txRefused: 0,
-        txAborts: 0,
-        txLateCollisionRetries: 0,
-        txAbortRetries: 0,
-        txGiveUps: 0,
-        txTimeouts: 0,
-        spiTransactions: 0,
-        linkChanges: 0,
-        phyTimeouts: 0,
-        busErrors: 0,
-        overlappingCalls: 0,
-    }
+    return JSON.parse(COUNTERS_ZERO)
 }
+
+// (The compiler folds the constant concatenation into one string.)
+const COUNTERS_ZERO =
+    '{"rxFrames":0,"rxBytes":0,"rxDropBadStatus":0,"rxDropLength":0,"rxDropTooBig":0,' +
+    '"rxOverflows":0,"rxBadHeaders":0,"rxNextPtrRepairs":0,"rxResets":0,"txFrames":0,' +
+    '"txBytes":0,"txRefused":0,"txAborts":0,"txLateCollisionRetries":0,"txAbortRetries":0,' +
+    '"txGiveUps":0,"txTimeouts":0,"spiTransactions":0,"linkChanges":0,"phyTimeouts":0,' +
+    '"busErrors":0,"overlappingCalls":0}'

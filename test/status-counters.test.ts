@@ -1,0 +1,37 @@
+// The counters objects the status page lists are made from JSON texts (a string is data in
+// DeviceScript, an object literal is function code): each text must name every field of
+// its interface, in order, all 0 — a missing one would count NaN.
+import { describe, expect, test } from "vitest"
+import { readFileSync } from "node:fs"
+import { newInterfaceCounters } from "../src/iface/counters"
+import { newTcpCounters } from "../src/tcp/counters"
+import { newCounters } from "../src/driver/enc28j60/counters"
+import { REPO_ROOT } from "./helpers/sim-cli"
+
+/** The field names of `interface NAME { ... }` in a source file, in order. */
+function interfaceFields(file: string, name: string): string[] {
+    const src = readFileSync(REPO_ROOT + file, "utf8")
+    const start = src.indexOf(`export interface ${name} {`)
+    expect(start).toBeGreaterThanOrEqual(0)
+    const body = src.slice(start, src.indexOf("\n}\n", start))
+    return [...body.matchAll(/^\s+(\w+): number/gm)].map((m) => m[1])
+}
+
+describe("counters made from JSON", () => {
+    const cases: Array<[string, string, () => object]> = [
+        ["src/iface/counters.ts", "InterfaceCounters", newInterfaceCounters],
+        ["src/tcp/counters.ts", "TcpCounters", newTcpCounters],
+        ["src/driver/enc28j60/counters.ts", "Enc28j60Counters", newCounters],
+    ]
+    for (const [file, name, make] of cases) {
+        test(`${name}: every field, in order, 0; a fresh object each time`, () => {
+            const fields = interfaceFields(file, name)
+            expect(fields.length).toBeGreaterThan(10)
+            const c = make() as Record<string, number>
+            expect(Object.keys(c)).toEqual(fields)
+            for (const f of fields) expect(c[f]).toBe(0)
+            c[fields[0]]++
+            expect((make() as Record<string, number>)[fields[0]]).toBe(0)
+        })
+    }
+})
