@@ -7,7 +7,13 @@
 //   --pcap FILE    capture every frame the device sends or receives.
 //   --port N       host port forwarded to the device's port 7 (passt only; default 7777).
 //   --discard-port N  also forward host port N to the device's discard server (port 9).
+//   --status-port N   also forward host port N to the device's status page (port 80):
+//                  `curl http://127.0.0.1:N/` shows sockets, ARP, counters, memory.
 //   --trace        one line per frame at the device's jack, on stderr.
+//   --vm           the compiled firmware (src/main.ts) runs in the DeviceScript VM instead of
+//                  Node; its SPI bus is carried to the chip model here (vm-runner.ts). It takes
+//                  its address by DHCP (passt), else its static fallback 10.0.2.15/24: with
+//                  --netns the namespace side is then 10.0.2.2/24.
 //
 // The device runs the echo (7) and discard (9) servers on its TCP stack. `kill -USR1 <pid>`
 // prints its netstat table (sockets, listeners and their queues).
@@ -21,15 +27,20 @@ import { MissingToolError } from "./attach/process"
 import { startPasst } from "./attach/passt"
 import { startTap } from "./attach/tap"
 import { createSimDevice, SimDevice, UnpadForPasst } from "./device"
+import { FAULT_FLAG_OPTIONS, FAULT_FLAGS_USAGE, describeFaults, faultOptionsFromFlags, withFaults } from "./fault-flags"
 import { summarizeFrame } from "./trace"
 import { FramePort } from "./wire/frame-port"
+import { VmDevice, createVmDevice } from "./vm-runner"
 
-const USAGE = `usage: npm run sim -- [--port N] [--discard-port N] [--netns NAME] [--pcap FILE] [--trace]
+const USAGE = `usage: npm run sim -- [--port N] [--discard-port N] [--status-port N] [--netns NAME] [--pcap FILE] [--trace] [--vm] [fault flags]
   --port N       host port on 127.0.0.1 forwarded to the device's echo port 7 (passt; default 7777)
   --discard-port N  host port on 127.0.0.1 forwarded to the device's discard port 9 (passt)
+  --status-port N   host port on 127.0.0.1 forwarded to the device's status page, port 80 (passt)
   --netns NAME   attach by TAP to the existing network namespace NAME (root); device 10.200.0.2/24
   --pcap FILE    write every frame the device sends or receives to FILE (libpcap)
-  --trace        print a one-line summary of every frame at the device's jack (stderr)`
+  --trace        print a one-line summary of every frame at the device's jack (stderr)
+  --vm           run the compiled firmware in the DeviceScript VM, its SPI bridged to the chip model
+${FAULT_FLAGS_USAGE}`
 
 /** Namespace side and device side of the TAP link. */
 const NETNS_PEER = "10.200.0.1"
@@ -38,9 +49,12 @@ const NETNS_DEVICE = "10.200.0.2"
 interface CliOptions {
     port: number
     discardPort: number | null
+    statusPort: number | null
     netns: string | null
     pcap: string | null
     trace: boolean
+    vm: boolean
+    faults: ReturnType<typeof faultOptionsFromFlags>
 }
 
 function parseCli(argv: string[]): CliOptions {
@@ -49,10 +63,13 @@ function parseCli(argv: string[]): CliOptions {
         options: {
             port: { type: "string" },
             "discard-port": { type: "string" },
+            "status-port": { type: "string" },
             netns: { type: "string" },
             pcap: { type: "string" },
             trace: { type: "boolean" },
+            vm: { type: "boolean" },
             help: { type: "boolean", short: "h" },
+            ...FAULT_FLAG_OPTIONS,
         },
         strict: true,
     })
@@ -67,7 +84,12 @@ function parseCli(argv: string[]): CliOptions {
     if (discardPort !== null && (!Number.isInteger(discardPort) || discardPort < 1 || discardPort > 65535 || discardPort === port)) {
         throw new Error(`--discard-port: not a port number (or the same as --port): ${dp}`)
     }
-    return { port, discardPort, netns: values.netns ?? null, pcap: values.pcap ?? null, trace: values.trace === true }
+    const sp = values["status-port"]
+    const statusPort = sp === undefined ? null : Number(sp)
+    if (statusPort !== null && (!Number.isInteger(statusPort) || statusPort < 1 || statusPort > 65535 || statusPort === port || statusPort === discardPort)) {
+        throw new Error(`--status-port: not a port number (or the same as another forward): ${sp}`)
+    }
+    return { port, discardPort, statusPort, netns: values.netns ?? null, pcap: values.pcap ?? null, trace: values.trace === true, vm: values.vm === true, faults: faultOptionsFromFlags(values) }
 }
 
 function macString(mac: number[]): string {
@@ -88,7 +110,8 @@ async function main(): Promise<number> {
         return 1
     }
     let config: StackConfig = DEFAULT_CONFIG
-    if (opts.netns) config = { ...DEFAULT_CONFIG, ip: NETNS_DEVICE, gateway: NETNS_PEER }
+    // The firmware in the VM has its own configuration: the namespace takes its static gateway.
+    if (opts.netns && !opts.vm) config = { ...DEFAULT_CONFIG, ip: NETNS_DEVICE, gateway: NETNS_PEER }
 
     // The run ends with a signal (exit 0) or the peer dying (exit 1). Handlers go in first,
     // so a Ctrl-C during start-up still stops what was already started.
@@ -106,20 +129,23 @@ async function main(): Promise<number> {
 
     let peer: FramePort = null
     let device: SimDevice = null
+    let vm: VmDevice = null
     let howTo: string
     const stopAll = async () => {
         if (device) await device.stop()
+        if (vm) await vm.stop()
         if (peer) await peer.close()
     }
 
     try {
         if (opts.netns) {
-            const tap = await startTap({ netns: opts.netns, nsAddress: `${NETNS_PEER}/24` })
+            const tap = await startTap({ netns: opts.netns, nsAddress: `${config.gateway}/24` })
             peer = tap
-            howTo = `via TAP ${tap.tapName} in netns ${opts.netns} (socat pid ${tap.pid}); try: ip netns exec ${opts.netns} ping ${NETNS_DEVICE}`
+            howTo = `via TAP ${tap.tapName} in netns ${opts.netns} (socat pid ${tap.pid}); try: ip netns exec ${opts.netns} ping ${config.ip}`
         } else {
             const forwards = [{ hostPort: opts.port, guestPort: 7 }]
             if (opts.discardPort !== null) forwards.push({ hostPort: opts.discardPort, guestPort: 9 })
+            if (opts.statusPort !== null) forwards.push({ hostPort: opts.statusPort, guestPort: 80 })
             const passt = await startPasst({
                 tcp: forwards,
                 guestIp: config.ip,
@@ -133,13 +159,22 @@ async function main(): Promise<number> {
             })
             howTo = `via passt (pid ${passt.pid}); try: printf 'hello\\n' | nc -N 127.0.0.1 ${opts.port}`
             if (opts.discardPort !== null) howTo += ` (discard: 127.0.0.1:${opts.discardPort})`
+            if (opts.statusPort !== null) howTo += ` (status: curl http://127.0.0.1:${opts.statusPort}/)`
         }
-        device = createSimDevice({ config, pcap: opts.pcap ?? undefined })
-        device.attach(peer)
-        if (opts.trace) device.jack.observe((frame, outbound) => console.error(`${outbound ? "out" : "in "} ${summarizeFrame(frame)}`))
-        await device.start()
+        if (opts.vm) {
+            vm = await createVmDevice({ pcap: opts.pcap ?? undefined, onLine: (line) => console.log(`vm: ${line}`) })
+            vm.attach(withFaults(peer, opts.faults))
+            if (opts.trace) vm.jack.observe((frame, outbound) => console.error(`${outbound ? "out" : "in "} ${summarizeFrame(frame)}`))
+            howTo = await startVmDevice(vm, howTo, end)
+        } else {
+            device = createSimDevice({ config, pcap: opts.pcap ?? undefined })
+            device.attach(withFaults(peer, opts.faults))
+            if (opts.trace) device.jack.observe((frame, outbound) => console.error(`${outbound ? "out" : "in "} ${summarizeFrame(frame)}`))
+            await device.start()
+        }
         const dev = device
         process.on("SIGUSR1", () => {
+            if (!dev) return console.log(`sim: the stack runs in the VM; SPI bridge: ${JSON.stringify(vm.bridge.stats)}`)
             console.log(dev.sockets.netstatText())
             const e = dev.echo
             const d = dev.discard
@@ -154,9 +189,10 @@ async function main(): Promise<number> {
     }
 
     if (!finished) {
-        const pcapNote = opts.pcap ? `; capturing to ${opts.pcap}` : ""
-        console.log(`ready: device ${config.ip} (${macString(config.mac)}) ${howTo}${pcapNote}`)
-        console.log(`sim: the device serves echo on port 7 and discard on port 9; kill -USR1 ${process.pid} prints its netstat`)
+        const pcapNote = (opts.pcap ? `; capturing to ${opts.pcap}` : "") + (opts.faults ? `; ${describeFaults(opts.faults)}` : "")
+        const who = vm ? `(firmware in the DeviceScript VM, pid ${vm.firmware.pid})` : `${config.ip} (${macString(config.mac)})`
+        console.log(`ready: device ${who} ${howTo}${pcapNote}`)
+        console.log(`sim: the device serves echo on port 7, discard on port 9 and a status page on port 80; kill -USR1 ${process.pid} prints its netstat`)
     }
     const code = await done
     try {
@@ -166,6 +202,17 @@ async function main(): Promise<number> {
         return 1
     }
     return code
+}
+
+/**
+ * Starts the firmware in the VM and waits for its address (DHCP, or the static fallback after
+ * the DISCOVERs run out: up to a minute or so). The run ends if the VM does.
+ */
+async function startVmDevice(vm: VmDevice, howTo: string, end: (code: number, why: string) => void): Promise<string> {
+    await vm.start()
+    vm.firmware.exited.then((code) => end(1, `the VM exited (code ${code})`))
+    const line = await vm.firmware.waitForLine(/address \d+\.\d+\.\d+\.\d+:/, 120000)
+    return `${/address (\S+):/.exec(line)[1]} ${howTo}`
 }
 
 main().then((code) => process.exit(code))

@@ -10,6 +10,7 @@
 import { StackConfig, makeConfig } from "../src/config"
 import { DiscardServer } from "../src/apps/discard"
 import { EchoServer } from "../src/apps/echo"
+import { StatusServer } from "../src/apps/status"
 import { Enc28j60 } from "../src/driver/enc28j60/enc28j60"
 import { Interface } from "../src/iface/interface"
 import { NetPump, PumpTiming } from "../src/iface/pump"
@@ -33,7 +34,7 @@ export interface SimDeviceOptions {
     clock?: SimClock
     /** Capture file for every frame at the chip's jack. */
     pcap?: string
-    /** Run the echo (port 7) and discard (port 9) servers; default true. */
+    /** Run the echo (port 7), discard (port 9) and status (port 80) servers; default true. */
     apps?: boolean
 }
 
@@ -54,6 +55,7 @@ export interface SimDevice {
     /** The apps, null with apps: false. */
     echo: EchoServer | null
     discard: DiscardServer | null
+    status: StatusServer | null
     /** The chip's wire side. */
     jack: ChipPort
     /** The cable to the peer, once attach()ed. */
@@ -97,6 +99,9 @@ export function simTiming(clock: SimClock): PumpTiming {
 
 export function createSimDevice(opts: SimDeviceOptions = {}): SimDevice {
     const config = makeConfig(opts.config ?? {})
+    const withApps = opts.apps ?? true
+    // echo, discard and status take a listener each.
+    if (withApps && config.tcpListeners < 3) config.tcpListeners = 3
     const clock = opts.clock ?? new RealClock()
     const chip = new Enc28j60Chip({ clock })
     const bus = new ChipSpiBus(chip)
@@ -105,9 +110,9 @@ export function createSimDevice(opts: SimDeviceOptions = {}): SimDevice {
     const driver = new Enc28j60(bus, timing, { mac: config.mac })
     // The chip has no interrupt line: the idle pump looks for frames every 2 ms.
     const stack = new NetStack(config, scheduler, driver, { idlePollMs: 2 })
-    const withApps = opts.apps ?? true
     const echo = withApps ? new EchoServer(stack.sockets, { maxClients: Math.max(1, config.tcpConnections - 1) }) : null
     const discard = withApps ? new DiscardServer(stack.sockets, { workers: 1 }) : null
+    const status = withApps ? new StatusServer(stack, { driverCounters: driver.counters }) : null
     const jack = new ChipPort(chip)
     // Virtual time has no relation to the wall clock; real runs get epoch timestamps.
     const pcap = opts.pcap ? new PcapWriter(opts.pcap, clock instanceof VirtualClock ? () => clock.nowUs() : wallClockUs) : null
@@ -129,6 +134,7 @@ export function createSimDevice(opts: SimDeviceOptions = {}): SimDevice {
         timing,
         echo,
         discard,
+        status,
         jack,
         link: null,
         pcap,
@@ -143,10 +149,12 @@ export function createSimDevice(opts: SimDeviceOptions = {}): SimDevice {
             running = stack.run()
             echo?.start()
             discard?.start()
+            status?.start()
         },
         async stop(): Promise<void> {
             echo?.stop()
             discard?.stop()
+            status?.stop()
             stack.stop()
             if (running) await running
             running = null
