@@ -1,5 +1,5 @@
 // The DHCP client against a real server: Debian's dnsmasq on the namespace side of a TAP
-// (root). The device takes a lease, answers ping at the leased address, and renews it by
+// (root). The device takes a lease, answers ping and echo at the leased address, and renews it by
 // unicast at T1 (10 s, sent by dnsmasq; its shortest lease is 2 minutes).
 import { afterAll, beforeAll, expect, test } from "vitest"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -15,7 +15,7 @@ import { Netns, createNetns, listNetns } from "./helpers/netns"
 import { NsProcess, sleep, spawnInNetns } from "./helpers/interop"
 import { describeNeeds } from "./helpers/skip"
 
-const NEEDS = { root: true, tun: true, tools: ["socat", "ip", "ping", "dnsmasq"] }
+const NEEDS = { root: true, tun: true, tools: ["socat", "ip", "ping", "dnsmasq", "nc"] }
 
 async function until(what: string, ms: number, cond: () => boolean): Promise<void> {
     const end = Date.now() + ms
@@ -47,7 +47,7 @@ describeNeeds("DHCP client against dnsmasq in a namespace", NEEDS, () => {
             `--dhcp-leasefile=${join(dir, "leases")} --pid-file=${join(dir, "pid")}`,
         ].join(" "))
         // The stack runs its own client (config.dhcp); the static address is only the fallback.
-        device = createSimDevice({ config: { dhcp: true }, apps: false, pcap: join(dir, "dev.pcap") })
+        device = createSimDevice({ config: { dhcp: true }, pcap: join(dir, "dev.pcap") })
         dhcp = device.stack.dhcp
         dhcp.onAddress = (a) => events.push(`got ${formatIpv4(a)}`)
         device.attach(tap)
@@ -86,6 +86,9 @@ describeNeeds("DHCP client against dnsmasq in a namespace", NEEDS, () => {
 
         const ping = await ns.exec("ping", ["-c", "3", "-i", "0.2", "-W", "2", addr])
         expect(ping.stdout).toMatch(/3 packets transmitted, 3 received/)
+        // The echo server answers at the leased address too.
+        const echo = await ns.exec("sh", ["-c", `printf 'leased hello\\n' | nc -N -w 5 ${addr} 7`])
+        expect(echo.stdout).toBe("leased hello\n")
 
         const firstExpiry = dhcp.expireAt
         await until("a renewal", 15000, () => dhcp.leases >= 2)
