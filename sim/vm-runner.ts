@@ -10,7 +10,10 @@
 // port); it also turns on GC stress (a full collection at every allocation) and ends the
 // process at the first panic, which is what the tests want to see.
 
-import { ChildProcess, spawn } from "node:child_process"
+import { ChildProcess, spawn, spawnSync } from "node:child_process"
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { RealClock } from "./clock"
@@ -96,9 +99,39 @@ export class VmFirmware {
     }
 }
 
+/**
+ * Compiles a firmware entry to a private copy of its bytecode. Every `devs build` writes the
+ * one .devicescript/bin of the repository, so builds from parallel test files or simulators
+ * take turns (a lock directory) and each run gets its own image file.
+ */
+function compileFirmware(entry: string): string {
+    if (entry.endsWith(".devs")) return entry
+    const lock = join(ROOT, ".devicescript", "build.lock")
+    mkdirSync(join(ROOT, ".devicescript"), { recursive: true })
+    const deadline = Date.now() + 120000
+    for (;;) {
+        try {
+            mkdirSync(lock)
+            break
+        } catch {
+            if (Date.now() > deadline) throw new Error(`vm: ${lock} held for 2 minutes; remove it if no build is running`)
+            spawnSync("sleep", ["0.1"])
+        }
+    }
+    try {
+        const r = spawnSync(process.execPath, [CLI, "build", entry], { cwd: ROOT, encoding: "utf8" })
+        if (r.status !== 0) throw new Error(`vm: devs build ${entry} failed:\n${r.stdout}${r.stderr}`)
+        const image = join(mkdtempSync(join(tmpdir(), "enc-fw-")), "firmware.devs")
+        copyFileSync(join(ROOT, ".devicescript", "bin", "bytecode.devs"), image)
+        return image
+    } finally {
+        rmSync(lock, { recursive: true, force: true })
+    }
+}
+
 /** Compiles and starts the firmware in the DeviceScript VM, pointed at the bridge. */
 export function startVmFirmware(opts: VmFirmwareOptions): VmFirmware {
-    const entry = opts.entry ?? (process.env.ENC28J60_VM_ENTRY || "src/main.ts")
+    const entry = compileFirmware(opts.entry ?? (process.env.ENC28J60_VM_ENTRY || "src/main.ts"))
     const args = ["--require", PRELOAD, CLI, "run", entry, "--test", "--test-self-exit", "-T", String(NO_TIMEOUT_MS)]
     const child = spawn(process.execPath, args, {
         cwd: ROOT,
@@ -110,6 +143,8 @@ export function startVmFirmware(opts: VmFirmwareOptions): VmFirmware {
             NO_COLOR: "1",
         },
     })
+    // A private image goes with its run.
+    if (entry.startsWith(tmpdir())) child.once("exit", () => rmSync(dirname(entry), { recursive: true, force: true }))
     const fw = new VmFirmware(child)
     const feed = (raw: string) => {
         // eslint-disable-next-line no-control-regex
