@@ -5,7 +5,6 @@
 // only on loopback or inside namespaces created here; everything started is stopped by PID.
 
 import { ChildProcess, execFile, spawn } from "node:child_process"
-import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -20,24 +19,7 @@ import { Netns, createNetns, listNetns } from "./netns"
 export const NS_IP = "10.200.0.1"
 export const DEVICE_IP = "10.200.0.2"
 
-export function sha256(b: Buffer): string {
-    return createHash("sha256").update(b).digest("hex")
-}
-
-/** Seeded pseudo-random bytes (xorshift32): reproducible, not compressible, not periodic at 1 MiB. */
-export function patternBytes(n: number, seed: number): Buffer {
-    const b = Buffer.alloc(n)
-    let x = seed >>> 0 || 0x9e3779b9
-    for (let i = 0; i < n; i++) {
-        x ^= x << 13
-        x >>>= 0
-        x ^= x >>> 17
-        x ^= x << 5
-        x >>>= 0
-        b[i] = x & 0xff
-    }
-    return b
-}
+export { patternBytes, sha256 } from "./data"
 
 export function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms))

@@ -9,7 +9,6 @@
 // poll can be long (default 1 s) and idle virtual time costs almost nothing; and a frame the
 // chip is sending leaves on time even when the driver does not touch the chip again.
 
-import { createHash } from "node:crypto"
 import { VirtualClock } from "../../sim/clock"
 import { Enc28j60Chip } from "../../sim/enc28j60/chip"
 import { ChipSpiBus } from "../../sim/enc28j60/spi-bus"
@@ -218,24 +217,7 @@ class WakingJack implements FcsPort {
 
 // ---------------------------------------------------------------------- transfers
 
-export function sha256(b: Buffer): string {
-    return createHash("sha256").update(b).digest("hex")
-}
-
-/** Seeded bytes (xorshift32). */
-export function labPattern(n: number, seed: number): Buffer {
-    const b = Buffer.alloc(n)
-    let x = seed >>> 0 || 0x9e3779b9
-    for (let i = 0; i < n; i++) {
-        x ^= x << 13
-        x >>>= 0
-        x ^= x >>> 17
-        x ^= x << 5
-        x >>>= 0
-        b[i] = x & 0xff
-    }
-    return b
-}
+export { patternBytes as labPattern, sha256 } from "./data"
 
 export interface SideResult {
     /** Bytes read until EOF (or until the error). */

@@ -80,16 +80,4 @@ export function sleep(p: Pair, ms: number): Promise<void> {
 }
 
 /** Deterministic bytes. */
-export function pattern(n: number, seed: number): Buffer {
-    const b = Buffer.alloc(n)
-    let x = seed >>> 0 || 1
-    for (let i = 0; i < n; i++) {
-        x ^= x << 13
-        x >>>= 0
-        x ^= x >>> 17
-        x ^= x << 5
-        x >>>= 0
-        b[i] = x & 0xff
-    }
-    return b
-}
+export { patternBytes as pattern } from "./data"
