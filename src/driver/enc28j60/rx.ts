@@ -171,7 +171,14 @@ export class Enc28j60Rx {
         const count = this.header.count
         if (count >= MIN_FRAME + FCS_LEN && count <= MAX_FRAME + FCS_LEN) {
             const end = this.wrap(start + RX_HEADER_LEN + count + (count & 1))
-            const written = await this.spi.read16(Reg.ERXWRPTL)
+            // ERXWRPT is read a byte at a time while frames may land: two reads that agree
+            // cannot straddle a change (a carry between the halves would look 256 bytes off).
+            let written = await this.spi.read16(Reg.ERXWRPTL)
+            for (let i = 0; i < 3; i++) {
+                const again = await this.spi.read16(Reg.ERXWRPTL)
+                if (again === written) break
+                written = again
+            }
             const used = this.distance(start, written)
             const skip = this.distance(start, end)
             if (skip > 0 && skip <= used) {
