@@ -39,14 +39,15 @@ describe("ENC28J60 receive faults", () => {
         // After the overflow the ring works normally again, including another overflow.
         for (let round = 0; round < 3; round++) {
             const again: Buffer[] = []
-            for (let i = 0; i < 6; i++) {
+            // 5 × 916 ring bytes fill most of the 5 KB ring.
+            for (let i = 0; i < 5; i++) {
                 const f = frame(900, 100 * round + i)
                 expect(chip.deliverFromWire(f)).toBe(true)
                 again.push(f)
             }
             const back = await drain(dev)
-            expect(back.length).toBe(6)
-            for (let i = 0; i < 6; i++) expect(back[i].equals(again[i])).toBe(true)
+            expect(back.length).toBe(5)
+            for (let i = 0; i < 5; i++) expect(back[i].equals(again[i])).toBe(true)
         }
         for (let i = 0; i < 20; i++) chip.deliverFromWire(frame(1400, 500 + i))
         expect((await drain(dev)).length).toBeGreaterThan(0)

@@ -168,9 +168,8 @@ describe("ENC28J60 driver in the VM", () => {
         const dev = new Enc28j60(chip, timing, { mac: MAC })
         await dev.init()
         expect(dev.revision).toBe(6)
-        expect(chip.reg(0, 0x0a) | (chip.reg(0, 0x0b) << 8)).toBe(0x19ff) // ERXND
-        expect(chip.reg(0, 0x0c) | (chip.reg(0, 0x0d) << 8)).toBe(0x19ff) // ERXRDPT
-        expect(chip.reg(0, 0x04) | (chip.reg(0, 0x05) << 8)).toBe(0x1a00) // ETXST
+        expect(chip.reg(0, 0x0a) | (chip.reg(0, 0x0b) << 8)).toBe(0x140d) // ERXND: two TX areas above
+        expect(chip.reg(0, 0x0c) | (chip.reg(0, 0x0d) << 8)).toBe(0x140d) // ERXRDPT
         expect(chip.reg(2, 0x02) & 1).toBe(0) // MACON3.FULDPX clear: half duplex by default
         expect(chip.phyReg(0x00)).toBe(0) // PHCON1.PDPXMD matches
         expect(chip.phyReg(0x10)).toBe(0x0100) // PHCON2.HDLDIS (errata 9)
@@ -201,11 +200,30 @@ describe("ENC28J60 driver in the VM", () => {
         expect(await dev.receive(buf)).toBe(0)
 
         expect(await dev.transmit(frame, 61)).toBe(true)
+        expect(chip.reg(0, 0x04) | (chip.reg(0, 0x05) << 8)).toBe(0x140e) // ETXST: the first area
         expect(chip.sent.length).toBe(61)
         expect(chip.sent[0]).toBe(frame[0])
         expect(chip.sent[60]).toBe(frame[60])
         expect(frame[5]).toBe((5 * 7 + 3) & 0xff) // the caller's frame is untouched
         await dev.flushTx()
         expect(dev.counters.txFrames).toBe(1)
+    })
+
+    test("transmit alternates between the two areas", async () => {
+        const chip = new ScriptedChip()
+        const dev = new Enc28j60(chip, timing, { mac: MAC })
+        await dev.init()
+        const frame = Buffer.alloc(100)
+        for (let i = 0; i < 6; i++) {
+            frame[99] = i
+            expect(await dev.transmit(frame, 100)).toBe(true)
+            const st = chip.reg(0, 0x04) | (chip.reg(0, 0x05) << 8)
+            expect(st).toBe(i % 2 === 0 ? 0x140e : 0x1a0e)
+            expect(chip.reg(0, 0x06) | (chip.reg(0, 0x07) << 8)).toBe(st + 100) // ETXND: last byte
+            expect(chip.sent.length).toBe(100)
+            expect(chip.sent[99]).toBe(i)
+        }
+        await dev.flushTx()
+        expect(dev.counters.txFrames).toBe(6)
     })
 })

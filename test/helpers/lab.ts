@@ -4,7 +4,8 @@
 // of TCP timers passes in about a second, and a run is deterministic for a seed.
 //
 // Differences from sim/device.ts's createSimDevice (which makes one scheduler per device):
-// the scheduler is shared, so time moves only when every device is blocked; and each
+// the scheduler is shared, so time moves only when every device is blocked; each board's
+// SPI transfers keep only that board busy (createLab's spiTime option); and each
 // delivery into a chip wakes that device's pump (like an INT-driven driver), so the idle
 // poll can be long (default 1 s) and idle virtual time costs almost nothing; and a frame the
 // chip is sending leaves on time even when the driver does not touch the chip again.
@@ -92,10 +93,23 @@ export function firstStaleByte(f: Buffer): number {
     return -1
 }
 
-export function createLab(): Lab {
+export interface LabOptions {
+    /**
+     * How the boards' SPI buses take time (sim/enc28j60/spi-bus.ts). "per-board" (default):
+     * a transfer keeps its board busy on a scheduler timer while the others run, as on real
+     * boards. "shared": every byte moves the one virtual clock at once, so the boards' bus
+     * times add up.
+     */
+    spiTime?: "per-board" | "shared"
+}
+
+export function createLab(labOpts: LabOptions = {}): Lab {
     const clock = new VirtualClock()
     const sched = new VirtualScheduler(clock)
     const timer = virtualWireTimer(sched)
+    // The scheduler rounds a sleep up to whole µs; the bus asks for whole µs (the nudge keeps
+    // 606 µs from becoming 607 through floating-point noise in us / 1000 * 1000).
+    const spiWait = labOpts.spiTime === "shared" ? undefined : (us: number) => sched.sleep((us - 1e-4) / 1000)
     const devices: LabDevice[] = []
     const lab: Lab = {
         clock,
@@ -113,7 +127,7 @@ export function createLab(): Lab {
                 ...(opts.config ?? {}),
             })
             const chip = new Enc28j60Chip({ clock })
-            const bus = new ChipSpiBus(chip)
+            const bus = new ChipSpiBus(chip, spiWait)
             const timing = { nowMs: () => sched.nowMs(), delayMs: (ms: number) => sched.sleep(ms) }
             const driver = new Enc28j60(bus, timing, { mac: config.mac })
             const stack = new NetStack(config, sched, driver, { idlePollMs: opts.idlePollMs ?? 1000 })

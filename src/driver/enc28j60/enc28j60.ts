@@ -12,7 +12,7 @@ import { Enc28j60Phy } from "./phy"
 import { Enc28j60Rx } from "./rx"
 import { Enc28j60Spi } from "./spi-commands"
 import { DriverTiming } from "./timing"
-import { Enc28j60Tx } from "./tx"
+import { Enc28j60Tx, TX_MEMORY } from "./tx"
 import {
     BUFFER_END,
     ECON1_RXEN,
@@ -49,7 +49,6 @@ import {
     PHSTAT2_LSTAT,
     RX_HEADER_LEN,
     Reg,
-    TSV_LEN,
 } from "./registers"
 
 export type { DriverTiming } from "./timing"
@@ -64,7 +63,10 @@ export interface Enc28j60Options {
      * mismatch it. Set true only against a port forced to full duplex.
      */
     fullDuplex?: boolean
-    /** Last byte of the receive ring (odd); transmit uses the memory after it. Default 0x19FF. */
+    /**
+     * Last byte of the receive ring (odd); the two transmit areas follow it. Default 0x140D:
+     * a 5,134-byte ring (three full-size packets), then 0x600 + 1,522 bytes for transmit.
+     */
     rxRingEnd?: number
     /** Retransmissions of one frame after aborts or late collisions. Default 16. */
     maxTxRetries?: number
@@ -74,7 +76,8 @@ export interface Enc28j60Options {
     phyTimeoutMs?: number
 }
 
-const DEFAULT_RX_RING_END = 0x19ff
+/** The two transmit areas at the top of the 8 KB buffer, the receive ring below them. */
+const DEFAULT_RX_RING_END = BUFFER_END - TX_MEMORY
 const DEFAULT_MAX_TX_RETRIES = 16
 const DEFAULT_TX_TIMEOUT_MS = 50
 const DEFAULT_PHY_TIMEOUT_MS = 10
@@ -82,8 +85,6 @@ const DEFAULT_PHY_TIMEOUT_MS = 10
 const LINK_REFRESH_MS = 1000
 /** The ring holds at least two full-size packets. */
 const MIN_RX_RING = 2 * (RX_HEADER_LEN + MAX_FRAME + FCS_LEN + 1)
-/** Transmit area: control byte, frame, status vector (datasheet 7.1). */
-const TX_AREA = 1 + MAX_FRAME + TSV_LEN
 /** Inter-packet gaps for full and half duplex (datasheet 6.5). */
 const MABBIPG_FULL = 0x15
 const MABBIPG_HALF = 0x12
@@ -111,8 +112,8 @@ export class Enc28j60 implements NetDevice {
     constructor(bus: SpiBus, private timing: DriverTiming, opts: Enc28j60Options) {
         if (!opts.mac || opts.mac.length !== 6) throw new Error("ENC28J60: mac must have 6 bytes")
         const ringEnd = opts.rxRingEnd ?? DEFAULT_RX_RING_END
-        // ERXND odd (errata 14 keeps ERXRDPT odd; ERXND is where it parks), room for TX after it.
-        if ((ringEnd & 1) !== 1 || ringEnd + 1 < MIN_RX_RING || ringEnd + TX_AREA > BUFFER_END)
+        // ERXND odd (errata 14 keeps ERXRDPT odd; ERXND is where it parks), room for both TX areas after it.
+        if ((ringEnd & 1) !== 1 || ringEnd + 1 < MIN_RX_RING || ringEnd + TX_MEMORY > BUFFER_END)
             throw new Error("ENC28J60: rxRingEnd must be odd and leave room for TX")
         this.ringEnd = ringEnd
         this.mac = opts.mac
@@ -166,7 +167,7 @@ export class Enc28j60 implements NetDevice {
         // After SRC ECON1 is 0 (RXEN off, bank 0); AUTOINC lets RBM/WBM stream.
         await spi.write(Reg.ECON2, ECON2_AUTOINC)
         await this.rx.initRing()
-        await spi.write16(Reg.ETXSTL, this.ringEnd + 1)
+        // ETXST/ETXND are written by tx.ts before each frame (it alternates two areas).
         await spi.write(Reg.ERXFCON, ERXFCON_UCEN | ERXFCON_CRCEN | ERXFCON_BCEN)
         await this.configureMac()
         await this.configurePhy()

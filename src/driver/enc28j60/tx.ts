@@ -1,10 +1,17 @@
 // Transmitting (datasheet 7.1, errata 12, 13, 15).
 //
-// One transmit area after the receive ring. send() copies the frame to the chip,
-// starts it and returns without waiting for the wire: the outcome is collected at
-// the next send() (or by the receive poll, which reads EIR anyway). The frame
-// stays in chip memory until then, so a late collision or an abort is retried by
-// starting it again, without the caller's buffer.
+// Two transmit areas after the receive ring, used in turn (the memory outside the ring
+// is the host's to place frames in). send() writes the new frame into the idle area
+// while the previous one is still on the wire: during a transmission only the bytes
+// being sent are off limits to SPI, and ETXST/ETXND may change only while TXRTS is
+// clear (section 7.1; the chip model checks both). It then collects the previous
+// frame's outcome, retrying it from its own area, and starts the new one. It returns
+// without waiting for the wire: the outcome is collected at the next send() (or by the
+// receive poll, which reads EIR anyway). A frame stays in chip memory until then, so a
+// late collision or an abort is retried by starting it again, without the caller's
+// buffer. The SPI write of one frame (0.6 ms for 1514 bytes at 20 MHz) thus overlaps
+// the wire time of the one before (1.23 ms), and a sender that must wait sleeps until
+// its frame can have ended before polling EIR (see POLL_MS for DeviceScript's sleep).
 
 import { allocBytes, copyBytes, fillBytes } from "../../util/bytes"
 import { Enc28j60Counters } from "./counters"
@@ -22,13 +29,31 @@ import {
     TSV_LEN,
 } from "./registers"
 
-/** 10BASE-T: 0.8 us a byte; preamble, FCS and inter-frame gap add 24 bytes. */
+/** 10BASE-T: 0.8 us a byte; preamble, FCS and inter-frame gap add 24 bytes to a frame of at least 60. */
 const WIRE_MS_PER_BYTE = 0.0008
 const WIRE_OVERHEAD = 24
+const WIRE_MIN_FRAME = 60
+/**
+ * Poll interval once a frame should have ended but has not (deferral, errata 12 stall).
+ * The simulator sleeps fractions of a millisecond exactly. DeviceScript's ds.sleep()
+ * truncates to whole milliseconds on a millisecond clock (sleep(1.23) waits about 1 ms,
+ * sleep(0.25) only yields; ds.millis() is whole ms): on the device the wait for a frame's
+ * end is a 1 ms sleep plus yielding EIR polls, bounded by maxPolls.
+ */
+const POLL_MS = 0.25
 /** WBM opcode and the per-packet control byte in front of the frame. */
 const TX_PREFIX = 2
 /** Per-packet control byte 0: MACON3 decides padding and CRC (datasheet 7.1). */
 const TX_CONTROL = 0x00
+/** One transmit area: control byte, frame, status vector (datasheet 7.1). */
+const TX_AREA = 1 + MAX_FRAME + TSV_LEN
+/**
+ * The second area starts 0x600 after the first (TX_AREA rounded up): the pointers of
+ * the two areas then differ in their high byte only, one register write each.
+ */
+const TX_STRIDE = 0x600
+/** Buffer memory both areas take from the first one's start. */
+export const TX_MEMORY = TX_STRIDE + TX_AREA
 
 /** @devsWhenUsed */
 export class Enc28j60Tx {
@@ -40,31 +65,39 @@ export class Enc28j60Tx {
      * TSV unreadable: an abort that writes none (errata 12) reads as "no late collision".
      */
     private frame: Buffer
+    /** Area (ETXST) and length of the frame last started: the one in flight (0: none yet). */
+    private start = 0
     private len = 0
     private attempts = 0
-    private launchedAt = 0
+    /** When the frame in flight can have left the wire at the earliest (ms). */
+    private endsAt = 0
     private maxPolls: number
-    /** EWRPT and ETXND as last written (-1 unknown): only changed bytes are rewritten. */
+    /** EWRPT, ETXST and ETXND as last written (-1 unknown): only changed bytes are rewritten. */
     private ewrpt = -1
+    private etxst = -1
     private etxnd = -1
 
+    /** Areas at first and first + TX_STRIDE. */
     constructor(
         private spi: Enc28j60Spi,
         private timing: DriverTiming,
         private counters: Enc28j60Counters,
-        private start: number,
+        private first: number,
         private maxRetries: number,
         private timeoutMs: number
     ) {
         this.frame = allocBytes(TX_PREFIX + MAX_FRAME + TSV_LEN)
-        this.maxPolls = (maxRetries + 1) * (timeoutMs + 2)
+        this.maxPolls = (maxRetries + 1) * (timeoutMs / POLL_MS + 4)
     }
 
     /** Forgets any frame in flight and the pointer shadows (after a reset or a bus error). */
     clear(): void {
         this.inFlight = false
         this.ewrpt = -1
+        this.etxst = -1
         this.etxnd = -1
+        // Not the first area: the next frame goes there.
+        this.start = 0
     }
 
     /** Writes a pointer pair, skipping a byte that already holds the value (old < 0: unknown). */
@@ -76,12 +109,10 @@ export class Enc28j60Tx {
 
     /** Queues buf[0..len) (14..1514 bytes, checked by the caller) for the wire. */
     async send(buf: Buffer, len: number): Promise<void> {
-        if (this.inFlight) await this.finish()
         const spi = this.spi
-        // errata 12: an abort can leave TXRTS set and the transmit logic stalled; a TXRST
-        // pulse before every frame also guarantees nothing is in flight while we overwrite it.
-        await this.resetLogic()
-        await this.writePointer(Reg.EWRPTL, this.start, this.ewrpt)
+        // The idle area: never the one whose frame may be on the wire.
+        const at = this.start === this.first ? this.first + TX_STRIDE : this.first
+        await this.writePointer(Reg.EWRPTL, at, this.ewrpt)
         const f = this.frame
         f[0] = OP_WBM
         f[1] = TX_CONTROL
@@ -90,11 +121,19 @@ export class Enc28j60Tx {
         this.ewrpt = -1
         await spi.sendCommand(f, 0, TX_PREFIX + len + TSV_LEN)
         // EWRPT auto-incremented past the control byte, the frame and the TSV slot.
-        this.ewrpt = this.start + 1 + len + TSV_LEN
+        this.ewrpt = at + 1 + len + TSV_LEN
+        // The previous frame ends (or is retried from its own area, given up) first.
+        if (this.inFlight) await this.finish()
+        // errata 12: an abort can leave TXRTS set and the transmit logic stalled; a TXRST
+        // pulse before every frame ends that, and ETXST/ETXND may change only with TXRTS clear.
+        await this.resetLogic()
+        await this.writePointer(Reg.ETXSTL, at, this.etxst)
+        this.etxst = at
         // ETXND is the frame's last byte: the control byte sits at ETXST.
-        const end = this.start + len
+        const end = at + len
         await this.writePointer(Reg.ETXNDL, end, this.etxnd)
         this.etxnd = end
+        this.start = at
         this.len = len
         this.attempts = 0
         await this.launch()
@@ -103,11 +142,11 @@ export class Enc28j60Tx {
     /** Waits until the frame in flight is sent or given up, retrying it on the way. */
     async finish(): Promise<void> {
         const timing = this.timing
-        // Do not poll a frame that cannot have left yet: sleep through its wire time first.
-        if (timing.nowMs() - this.launchedAt < (this.len + WIRE_OVERHEAD) * WIRE_MS_PER_BYTE)
-            await timing.delayMs(1)
         let since = timing.nowMs()
         for (let i = 0; i < this.maxPolls && this.inFlight; i++) {
+            // Do not poll a frame that cannot have ended: sleep through the rest of its wire time.
+            const left = this.endsAt - timing.nowMs()
+            if (left > 0) await timing.delayMs(left)
             const eir = await this.spi.read(Reg.EIR)
             if ((eir & (EIR_TXIF | EIR_TXERIF)) !== 0) {
                 await this.done(eir)
@@ -115,7 +154,7 @@ export class Enc28j60Tx {
             } else if (timing.nowMs() - since > this.timeoutMs) {
                 await this.timedOut()
                 since = timing.nowMs()
-            } else await timing.delayMs(1)
+            } else await timing.delayMs(POLL_MS)
         }
         if (this.inFlight) this.giveUp()
     }
@@ -125,7 +164,7 @@ export class Enc28j60Tx {
         if (this.inFlight && (eir & (EIR_TXIF | EIR_TXERIF)) !== 0) await this.done(eir)
     }
 
-    /** The frame ended (TXIF or TXERIF): count it, or start it again. */
+    /** The frame ended (TXIF or TXERIF): count it, or start it again from its area. */
     private async done(eir: number): Promise<void> {
         const c = this.counters
         if ((eir & EIR_TXERIF) === 0) {
@@ -146,6 +185,7 @@ export class Enc28j60Tx {
         if (late) c.txLateCollisionRetries++
         else c.txAbortRetries++
         // errata 12: the transmit logic must be reset before TXRTS is set again.
+        // ETXST/ETXND still frame this area: the retry sends the same bytes.
         await this.resetLogic()
         await this.launch()
     }
@@ -181,10 +221,11 @@ export class Enc28j60Tx {
         await this.spi.clearBits(Reg.EIR, EIR_TXIF | EIR_TXERIF)
         await this.spi.setBits(Reg.ECON1, ECON1_TXRTS)
         this.inFlight = true
-        this.launchedAt = this.timing.nowMs()
+        const len = this.len
+        this.endsAt = this.timing.nowMs() + ((len < WIRE_MIN_FRAME ? WIRE_MIN_FRAME : len) + WIRE_OVERHEAD) * WIRE_MS_PER_BYTE
     }
 
-    /** Reads TSV byte 3 (written at ETXND + 1) and tests bit 29, late collision. */
+    /** Reads TSV byte 3 (written at ETXND + 1 of the frame's area) and tests bit 29, late collision. */
     private async lateCollision(): Promise<boolean> {
         const spi = this.spi
         const tsv = this.start + this.len + 1
