@@ -1,7 +1,7 @@
 // `npm run sim` fault flags: --loss --dup --reorder --delay --jitter --rate --corrupt
 // --corrupt-wire --seed. Parsed here so the CLI only spreads FAULT_FLAG_OPTIONS into its
 // parseArgs options and wraps its peer with withFaults(). Faults apply both ways between
-// the device and its peer, on real time.
+// the device and its peer (with --devices, on each device's link to the switch), on real time.
 //
 // Probabilities are fractions (0.05) or percentages ("5%"); times in ms; rate in bit/s
 // with an optional k/M suffix ("10M").
@@ -111,10 +111,11 @@ export function describeFaults(o: FaultyPortOptions): string {
 
 /**
  * Wraps the peer in a FaultyPort on real time when faults were asked for (else returns it).
- * Corrupted-on-the-wire frames toward the device are dropped at its jack (the chip's CRC
- * check would do the same); those toward the peer are dropped before it.
+ * Corrupted-on-the-wire frames are handed on with a bad FCS where `peer` can take one (a
+ * device's ChipFcsPort: the chip's CRC check drops them) and dropped before it otherwise.
+ * `link` numbers the links of one run (--devices): each gets its own random streams.
  */
-export function withFaults(peer: FramePort, faults: FaultyPortOptions | null): FramePort {
+export function withFaults(peer: FramePort, faults: FaultyPortOptions | null, link = 0): FramePort {
     if (!faults) return peer
-    return new FaultyPort(peer, { ...faults, timer: realWireTimer() })
+    return new FaultyPort(peer, { ...faults, seed: ((faults.seed ?? 1) + link) >>> 0, timer: realWireTimer() })
 }

@@ -38,7 +38,10 @@ export interface TcpCounters {
     synCookiesRejected: number
     synAckRetransmits: number
     synRequestsExpired: number
+    /** Completed handshakes dropped because the listener's accept queue was full. */
     acceptQueueOverflows: number
+    /** Completed handshakes dropped because every connection slot was in use (exhaustion). */
+    noFreeSlot: number
     listenDrops: number
 }
 
@@ -61,4 +64,4 @@ const TCP_COUNTERS_ZERO =
     '"connectionsAccepted":0,"connectionsFailed":0,"timeWaitRecycled":0,"timeWaitReused":0,' +
     '"synReceived":0,"synQueueFull":0,"synCookiesSent":0,"synCookiesAccepted":0,' +
     '"synCookiesRejected":0,"synAckRetransmits":0,"synRequestsExpired":0,' +
-    '"acceptQueueOverflows":0,"listenDrops":0}'
+    '"acceptQueueOverflows":0,"noFreeSlot":0,"listenDrops":0}'

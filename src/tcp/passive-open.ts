@@ -191,10 +191,14 @@ export class PassiveOpen {
      * On overflow: drop (the client's retransmission retries) or RST with abortOnOverflow.
      */
     private promote(l: Listener, seg: TcpRepr, remoteIp: number, r: SynRequest, now: number): Connection {
-        const c = l.acceptQueueFull() ? null : this.tables.allocSlot()
+        const full = l.acceptQueueFull()
+        const c = full ? null : this.tables.allocSlot()
         if (c === null) {
             l.acceptOverflows++
-            this.sh.counters.acceptQueueOverflows++
+            // A full accept queue, or every connection slot in use: two causes, two counters.
+            const k = this.sh.counters
+            if (full) k.acceptQueueOverflows++
+            else k.noFreeSlot++
             if (l.abortOnOverflow) this.sh.sendResetFor(seg, remoteIp, now)
             return null
         }

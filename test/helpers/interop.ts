@@ -110,6 +110,7 @@ export interface ClientResult {
  * firstChunk > 0 it first sends that many bytes and waits for as many back (a
  * request/response opener), then streams the rest; it half-closes after its last byte.
  * Reading runs in parallel with writing, so an echo server's flow control cannot deadlock it.
+ * The socket timeout bounds each wait for progress (a recv, a 16 KiB send), not the transfer.
  */
 const CLIENTS_PY = String.raw`
 import hashlib, json, random, socket, sys, threading, time
@@ -144,8 +145,12 @@ def client(i):
         err = []
         def writer():
             try:
-                if off < nbytes:
-                    s.sendall(data[off:])
+                # Chunks: sendall's timeout covers the whole call, so one 1 MiB sendall
+                # would time out on a slow (lossy) link that still makes progress.
+                o = off
+                while o < nbytes:
+                    s.sendall(data[o:o + 16384])
+                    o += 16384
                 s.shutdown(socket.SHUT_WR)
             except Exception as e:
                 err.append("write: " + repr(e))

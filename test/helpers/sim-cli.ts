@@ -12,6 +12,8 @@ export interface CliRun {
     output(): string
     /** Resolves with the first line containing "ready"; rejects if the CLI exits first. */
     ready(timeoutMs?: number): Promise<string>
+    /** Resolves with the first line matching re; rejects if the CLI exits first or after timeoutMs. */
+    waitFor(re: RegExp, timeoutMs?: number): Promise<string>
     /** Exit code (null after a signal) and signal. */
     exited: Promise<{ code: number | null; signal: string | null }>
     /** Sends a signal to the CLI's PID and waits for it to exit (SIGKILL after graceMs). */
@@ -45,27 +47,29 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): 
         })
     })
 
+    const waitFor = (re: RegExp, timeoutMs = 20000): Promise<string> =>
+        new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${out}`)), timeoutMs)
+            const check = () => {
+                const line = out.split("\n").find((l) => re.test(l))
+                if (line !== undefined) {
+                    clearTimeout(timer)
+                    resolve(line)
+                } else if (done) {
+                    clearTimeout(timer)
+                    reject(new Error(`CLI exited before a line matching ${re}; output:\n${out}`))
+                }
+            }
+            listeners.push(check)
+            check()
+        })
+
     return {
         child,
         output: () => out,
         exited,
-        ready(timeoutMs = 20000) {
-            return new Promise((resolve, reject) => {
-                const timer = setTimeout(() => reject(new Error(`no "ready" within ${timeoutMs} ms; output:\n${out}`)), timeoutMs)
-                const check = () => {
-                    const line = out.split("\n").find((l) => l.includes("ready"))
-                    if (line !== undefined) {
-                        clearTimeout(timer)
-                        resolve(line)
-                    } else if (done) {
-                        clearTimeout(timer)
-                        reject(new Error(`CLI exited before "ready"; output:\n${out}`))
-                    }
-                }
-                listeners.push(check)
-                check()
-            })
-        },
+        ready: (timeoutMs = 20000) => waitFor(/ready/, timeoutMs),
+        waitFor,
         async stop(signal: NodeJS.Signals = "SIGINT", graceMs = 5000) {
             if (done) return exited
             child.kill(signal)
