@@ -298,6 +298,15 @@ export class Enc28j60Chip {
         this.powerOn()
     }
 
+    /**
+     * A power glitch (brown-out, a module re-plugged): like the RESET pin, and the buffer
+     * memory loses its contents too (modelled as zeros).
+     */
+    powerCycle(): void {
+        this.mem.fill(0)
+        this.hardwareReset()
+    }
+
     /** The INT pin is low (asserted): an enabled interrupt flag is set and EIE.INTIE is on. */
     intAsserted(): boolean {
         this.service()

@@ -209,6 +209,34 @@ describe("ENC28J60 driver in the VM", () => {
         expect(dev.counters.txFrames).toBe(1)
     })
 
+    test("a chip reset is noticed within a second and the chip brought up again", async () => {
+        const chip = new ScriptedChip()
+        const dev = new Enc28j60(chip, timing, { mac: MAC })
+        await dev.init()
+        const buf = Buffer.alloc(1514)
+        expect(await dev.receive(buf)).toBe(0)
+        // Power-on values: everything 0 but ECON2.AUTOINC, MAMXFL 0x0600 and EREVID.
+        for (let i = 0; i < chip.regs.length; i++) chip.regs[i] = 0
+        chip.regs[0x1e] = 0x80
+        chip.regs[0x4b] = 0x06
+        chip.regs[0x60 | 0x12] = 0x06
+        expect(await dev.receive(buf)).toBe(0)
+        expect(dev.counters.chipResets).toBe(0) // not yet due
+        await ds.sleep(1100)
+        expect(await dev.receive(buf)).toBe(0)
+        expect(dev.counters.chipResets).toBe(1)
+        expect(chip.reg(2, 0x0a)).toBe(0xee) // MAMXFL 1518 again
+        expect(chip.reg(3, 0x04)).toBe(0x02) // MAADR1
+        expect(chip.reg(0, 0x1f) & 0x04).toBe(0x04) // ECON1.RXEN
+        const frame = Buffer.alloc(61)
+        frame[0] = 0x42
+        chip.queuePacket(frame)
+        expect(await dev.receive(buf)).toBe(61)
+        expect(await dev.transmit(frame, 61)).toBe(true)
+        expect(chip.sent.length).toBe(61)
+        expect(dev.counters.busErrors).toBe(0)
+    })
+
     test("transmit alternates between the two areas", async () => {
         const chip = new ScriptedChip()
         const dev = new Enc28j60(chip, timing, { mac: MAC })

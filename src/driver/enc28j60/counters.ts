@@ -42,10 +42,15 @@ export interface Enc28j60Counters {
     linkChanges: number
     /** MISTAT.BUSY still set after phyTimeoutMs. */
     phyTimeouts: number
-    /** Exceptions from the bus caught inside receive/transmit/linkUp. */
+    /**
+     * Exceptions caught inside receive/transmit/linkUp: from the bus, a transmit timeout on
+     * a reset chip, or a bring-up after a chip reset that found no chip.
+     */
     busErrors: number
     /** Calls made while another call was still running (refused). */
     overlappingCalls: number
+    /** Chip resets noticed (brown-out, RESET glitch, re-plug: our settings gone) and answered with a new bring-up. */
+    chipResets: number
 }
 
 /**
@@ -63,4 +68,4 @@ const COUNTERS_ZERO =
     '"rxOverflows":0,"rxBadHeaders":0,"rxNextPtrRepairs":0,"rxResets":0,"txFrames":0,' +
     '"txBytes":0,"txRefused":0,"txAborts":0,"txLateCollisionRetries":0,"txAbortRetries":0,' +
     '"txGiveUps":0,"txTimeouts":0,"spiTransactions":0,"linkChanges":0,"phyTimeouts":0,' +
-    '"busErrors":0,"overlappingCalls":0}'
+    '"busErrors":0,"overlappingCalls":0,"chipResets":0}'

@@ -4,6 +4,10 @@
 // Calls must not overlap (the stack calls from one loop); an overlapping call is
 // refused and counted rather than interleaving SPI commands. receive, transmit
 // and linkUp never throw: bus errors are caught and counted.
+//
+// A chip reset underneath us (brown-out, a glitch on RESET, a re-plugged module) returns
+// every register to its power-on value and the chip goes silent. receive() notices it
+// (checkChip, at most once a second) and runs the bring-up again.
 
 import { NetDevice } from "../net-device"
 import { SpiBus } from "../spi-bus"
@@ -90,6 +94,10 @@ const MABBIPG_FULL = 0x15
 const MABBIPG_HALF = 0x12
 const MAIPGL_VALUE = 0x12
 const MAIPGH_HALF = 0x0c
+/** How often receive() checks that the chip still holds our settings. */
+const CHIP_CHECK_MS = 1000
+/** Longest wait between bring-up attempts while no chip answers (CHIP_CHECK_MS doubled 6 times). */
+const CHIP_RETRY_MAX_MS = 64000
 
 /** @devsWhenUsed */
 export class Enc28j60 implements NetDevice {
@@ -108,6 +116,13 @@ export class Enc28j60 implements NetDevice {
     private link = false
     private linkKnown = false
     private linkCheckedAt = 0
+    /** When checkChip next looks (bringUp sets it and resets checkMs). */
+    private checkAt: number
+    /**
+     * checkChip's interval: CHIP_CHECK_MS while the chip is fine; longer (doubling) after a
+     * chip reset whose bring-up failed, and then the entry points leave the chip alone.
+     */
+    private checkMs = CHIP_CHECK_MS
 
     constructor(bus: SpiBus, private timing: DriverTiming, opts: Enc28j60Options) {
         if (!opts.mac || opts.mac.length !== 6) throw new Error("ENC28J60: mac must have 6 bytes")
@@ -174,6 +189,30 @@ export class Enc28j60 implements NetDevice {
         await spi.clearBits(Reg.EIR, EIR_DMAIF | EIR_TXIF | EIR_TXERIF | EIR_RXERIF)
         await this.refreshLink(EIR_LINKIF)
         await spi.setBits(Reg.ECON1, ECON1_RXEN)
+        this.checkAt = timing.nowMs() + CHIP_CHECK_MS
+        this.checkMs = CHIP_CHECK_MS
+    }
+
+    /**
+     * Due every CHIP_CHECK_MS: does the chip still hold our settings (spi.holdsSettings)?
+     * If not, it was reset: count it and bring it up again. A bring-up that throws (no chip
+     * answering) is counted by receive() as a bus error; until one succeeds checkMs doubles
+     * up to CHIP_RETRY_MAX_MS and the entry points leave the chip alone. Frames lost
+     * meanwhile are for TCP and ARP to recover.
+     */
+    private async checkChip(): Promise<void> {
+        const timing = this.timing
+        if (timing.nowMs() < this.checkAt) return
+        const ms = this.checkMs
+        this.checkAt = timing.nowMs() + ms
+        if (ms === CHIP_CHECK_MS) {
+            if (await this.spi.holdsSettings()) return
+            this.counters.chipResets++
+        }
+        this.checkMs = ms < CHIP_RETRY_MAX_MS ? ms * 2 : ms
+        // bringUp forgets the bank, ERDPT, the ring position and the frame in flight, and
+        // waits after SRC (errata 2); the power-on oscillator start-up is within that wait.
+        await this.bringUp()
     }
 
     /** MAC registers (datasheet 6.5). MACON3.FULDPX must match PHCON1.PDPXMD. */
@@ -191,6 +230,7 @@ export class Enc28j60 implements NetDevice {
         await spi.write(Reg.MABBIPG, full ? MABBIPG_FULL : MABBIPG_HALF)
         await spi.write(Reg.MAIPGL, MAIPGL_VALUE)
         if (!full) await spi.write(Reg.MAIPGH, MAIPGH_HALF)
+        // spi.holdsSettings() watches the low byte (MAMXFL_LOW) to notice a chip reset.
         await spi.write16(Reg.MAMXFLL, MAX_FRAME + FCS_LEN)
         // MAADR1 holds the first octet.
         await spi.write(Reg.MAADR1, mac[0])
@@ -222,16 +262,19 @@ export class Enc28j60 implements NetDevice {
         this.busy = true
         let n = 0
         try {
-            if (this.rx.pending === 0) {
-                // One EIR read serves overflow detection and the transmit in flight.
-                const eir = await this.spi.read(Reg.EIR)
-                if ((eir & EIR_RXERIF) !== 0) {
-                    this.counters.rxOverflows++
-                    await this.spi.clearBits(Reg.EIR, EIR_RXERIF)
+            await this.checkChip()
+            if (this.checkMs === CHIP_CHECK_MS) {
+                if (this.rx.pending === 0) {
+                    // One EIR read serves overflow detection and the transmit in flight.
+                    const eir = await this.spi.read(Reg.EIR)
+                    if ((eir & EIR_RXERIF) !== 0) {
+                        this.counters.rxOverflows++
+                        await this.spi.clearBits(Reg.EIR, EIR_RXERIF)
+                    }
+                    await this.tx.poll(eir)
                 }
-                await this.tx.poll(eir)
+                n = await this.rx.receive(buf)
             }
-            n = await this.rx.receive(buf)
         } catch (e) {
             this.busError()
             n = 0
@@ -247,7 +290,7 @@ export class Enc28j60 implements NetDevice {
      * False when the frame was refused or the bus failed.
      */
     async transmit(buf: Buffer, len: number): Promise<boolean> {
-        if (!this.ready || len < MIN_FRAME || len > MAX_FRAME || len > buf.length || this.busy) {
+        if (!this.ready || this.checkMs !== CHIP_CHECK_MS || len < MIN_FRAME || len > MAX_FRAME || len > buf.length || this.busy) {
             if (this.busy) this.counters.overlappingCalls++
             this.counters.txRefused++
             return false
@@ -278,7 +321,7 @@ export class Enc28j60 implements NetDevice {
 
     /** PHSTAT2.LSTAT, reread when EIR.LINKIF says it changed (and at least every second). */
     async linkUp(): Promise<boolean> {
-        if (!this.ready) return false
+        if (!this.ready || this.checkMs !== CHIP_CHECK_MS) return false
         if (this.busy) {
             this.counters.overlappingCalls++
             return this.link

@@ -23,6 +23,8 @@ import {
     Reg,
 } from "./registers"
 
+/** The low byte of what bring-up writes to MAMXFL, MAX_FRAME + FCS_LEN = 1518 (power-on value 0x0600). */
+export const MAMXFL_LOW = 0xee
 /** Bytes of scratch: opcode plus up to 7 answer bytes (a TSV or RX header). */
 const SCRATCH_LEN = 8
 
@@ -133,6 +135,15 @@ export class Enc28j60Spi {
     async clearBits(reg: number, mask: number): Promise<void> {
         await this.selectBankOf(reg)
         await this.op2(OP_BFC | (reg & REG_ADDR_MASK), mask)
+    }
+
+    /**
+     * Does the chip still hold our settings? Only bring-up writes MAMXFLL; a chip reset
+     * (brown-out, RESET glitch, re-plug) returns it to 0x00, a chip that does not answer
+     * reads 0x00 or 0xFF. Read twice before saying no: one garbled byte is not a reset.
+     */
+    async holdsSettings(): Promise<boolean> {
+        return (await this.read(Reg.MAMXFLL)) === MAMXFL_LOW || (await this.read(Reg.MAMXFLL)) === MAMXFL_LOW
     }
 
     /** SRC: the chip resets; ECON1 (and so the bank) returns to 0. */

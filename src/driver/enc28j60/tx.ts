@@ -193,6 +193,10 @@ export class Enc28j60Tx {
     /** errata 12: TXRTS stuck without TXERIF. Cancel, reset the TX logic, try again (bounded). */
     private async timedOut(): Promise<void> {
         this.counters.txTimeouts++
+        // Or the chip was reset under the frame (TXRTS cleared, pointers gone): retrying would
+        // start whatever ETXST..ETXND now hold. Throw: counted as a bus error, which forgets
+        // the frame and the pointer shadows; the driver's next chip check brings the chip up.
+        if (!(await this.spi.holdsSettings())) throw new Error("ENC28J60: chip reset")
         await this.spi.clearBits(Reg.ECON1, ECON1_TXRTS)
         await this.resetLogic()
         if (this.attempts >= this.maxRetries) {
