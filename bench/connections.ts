@@ -62,8 +62,10 @@ function ipToNum(s: string): number {
 export async function connectionRate(o: ConnOptions): Promise<ConnResult> {
     const lab = createLab()
     const serverCfg: Partial<StackConfig> = { tcpConnections: 16, tcpBacklogMax: 8, tcpSynQueue: 8, tcpListeners: 1 }
-    // The client is a load generator: short TIME-WAIT so its slots come back.
-    const clientCfg: Partial<StackConfig> = { tcpConnections: 16, tcpTimeWaitMs: 50 }
+    // The client is a load generator, not the thing measured: short TIME-WAIT so its slots
+    // come back, and enough of them for ~1000 closes/s × 50 ms of TIME-WAIT, so it never
+    // runs out (EMFILE) before the server does.
+    const clientCfg: Partial<StackConfig> = { tcpConnections: 96, tcpTimeWaitMs: 50 }
     const server = lab.addDevice({ config: serverCfg })
     const client = lab.addDevice({ config: clientCfg })
     lab.link(server.jack, client.jack, { rateBps: 10e6 })
@@ -102,9 +104,14 @@ export async function connectionRate(o: ConnOptions): Promise<ConnResult> {
     for (let i = 0; i < o.parallel; i++) {
         loops.push(
             (async () => {
+                const buf = Buffer.alloc(64)
                 while (lab.nowMs() < tEnd) {
                     try {
+                        // A whole cycle per loop: our FIN, the server's EOF and FIN, then close
+                        // (TIME-WAIT here), so a loop holds one slot plus its TIME-WAIT.
                         const s = await client.stack.sockets.connect(server.config.ip, PORT, 10000)
+                        s.shutdown()
+                        while ((await s.read(buf, 0, buf.length)) > 0) {}
                         await s.close()
                     } catch (e) {
                         connectErrors++
