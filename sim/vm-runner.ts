@@ -34,6 +34,9 @@ const PRELOAD = fileURLToPath(new URL("./vm-preload.cjs", import.meta.url))
 /** setTimeout's largest delay: the --test timeout, i.e. none. */
 const NO_TIMEOUT_MS = 2147483647
 
+/** Lines kept for a waitForLine() that comes after them. */
+const BACKLOG_LINES = 200
+
 /** VM output that means the firmware died. */
 const FATAL = /PANIC|InfiniteLoop|OutOfMemory|Unhandled exception|test failed|Error:/
 
@@ -51,6 +54,12 @@ export class VmFirmware {
     readonly fatal: string[] = []
     readonly exited: Promise<number | null>
     private readonly waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = []
+    /**
+     * Lines since the last one a waiter took (at most BACKLOG_LINES): the VM often prints the
+     * next awaited line in the same chunk as the one just awaited (e.g. a static address right
+     * after "up"), before the awaiting code runs again.
+     */
+    private backlog: string[] = []
 
     constructor(readonly child: ChildProcess) {
         this.exited = exitOf(child)
@@ -62,17 +71,30 @@ export class VmFirmware {
 
     line(text: string): void {
         if (FATAL.test(text)) this.fatal.push(text)
+        let taken = false
         for (let i = 0; i < this.waiters.length; ) {
             const w = this.waiters[i]
             if (w.re.test(text)) {
                 this.waiters.splice(i, 1)
                 w.resolve(text)
+                taken = true
             } else i++
         }
+        if (taken) this.backlog = []
+        else if (this.backlog.push(text) > BACKLOG_LINES) this.backlog.shift()
     }
 
-    /** Resolves with the first line (from now on) matching re; rejects if the VM exits first or on timeout. */
+    /**
+     * Resolves with the first line matching re printed after the line the previous wait took
+     * (or since the start); rejects if the VM exits first or on timeout.
+     */
     waitForLine(re: RegExp, timeoutMs: number): Promise<string> {
+        const i = this.backlog.findIndex((l) => re.test(l))
+        if (i >= 0) {
+            const line = this.backlog[i]
+            this.backlog = this.backlog.slice(i + 1)
+            return Promise.resolve(line)
+        }
         return new Promise((resolve, reject) => {
             const w = { re, resolve: (l: string) => (clearTimeout(t), resolve(l)) }
             const t = setTimeout(() => {
@@ -104,7 +126,7 @@ export class VmFirmware {
  * one .devicescript/bin of the repository, so builds from parallel test files or simulators
  * take turns (a lock directory) and each run gets its own image file.
  */
-function compileFirmware(entry: string): string {
+export function compileFirmware(entry: string): string {
     if (entry.endsWith(".devs")) return entry
     const lock = join(ROOT, ".devicescript", "build.lock")
     mkdirSync(join(ROOT, ".devicescript"), { recursive: true })

@@ -80,12 +80,13 @@ export class NetStack implements Task, Kicker {
     wakeups = 0
 
     private waiter: Waiter
-    private running = false
-    private stopped = false
+    /** (undefined until set counts as false: no initialisers, to save code) */
+    private running: boolean
+    private stopped: boolean
     /** While the pump sleeps: the time it will wake by itself; -1 while it runs. */
     private sleepingUntil = -1
     /** A frame arrived while the pump was running: step again before sleeping. */
-    private rxPending = false
+    private rxPending: boolean
 
     constructor(config: StackConfig, scheduler: Scheduler, device: NetDevice, opts?: NetStackOptions) {
         const before = allocatedByteCount()
@@ -106,12 +107,7 @@ export class NetStack implements Task, Kicker {
             // No address until a lease (or the static fallback); the DHCP timers run in
             // front of TCP's.
             this.iface.setAddress(0, 0, 0)
-            const dhcp = new DhcpClient(this.udp, {
-                maxDiscovers: config.dhcpMaxDiscovers,
-                staticIp: config.ip,
-                staticNetmask: config.netmask,
-                staticGateway: config.gateway,
-            })
+            const dhcp = new DhcpClient(this.udp, config)
             dhcp.next = this.tcp
             this.pump.timers = dhcp
             this.dhcp = dhcp

@@ -337,7 +337,7 @@ describe("DHCP client (RFC 2131)", () => {
     })
 
     test("static fallback after N unanswered DISCOVERs, and static override", () => {
-        const cfg = { maxDiscovers: 3, staticIp: "192.168.7.2", staticNetmask: "255.255.0.0", staticGateway: "192.168.7.1" }
+        const cfg = { dhcpMaxDiscovers: 3, ip: "192.168.7.2", netmask: "255.255.0.0", gateway: "192.168.7.1" }
         const r = new Rig(cfg)
         let discovers = 0
         while (r.client.state !== DHCP_STATIC && r.now < 1e6) discovers += r.runUntilSend(1e6).length
@@ -346,12 +346,12 @@ describe("DHCP client (RFC 2131)", () => {
         expect([r.iface.ip, r.iface.netmask, r.iface.gateway]).toEqual([ip("192.168.7.2"), 0xffff0000, ip("192.168.7.1")])
         expect(r.addresses).toEqual([ip("192.168.7.2")])
         expect(r.client.pollAt()).toBeGreaterThan(1e12)
-        const o = new Rig({ ...cfg, staticOverride: true })
+        const o = new Rig({ ...cfg, dhcpStaticOverride: true })
         expect(o.poll(0)).toEqual([])
         expect(o.client.state).toBe(DHCP_STATIC)
         expect(o.iface.ip).toBe(ip("192.168.7.2"))
-        // Without a static address, maxDiscovers does not stop discovery.
-        const n = new Rig({ maxDiscovers: 1 })
+        // Without a static address, dhcpMaxDiscovers does not stop discovery.
+        const n = new Rig({ dhcpMaxDiscovers: 1 })
         n.runUntilSend(1e6)
         n.runUntilSend(1e6)
         expect(n.client.state).toBe(DHCP_SELECTING)

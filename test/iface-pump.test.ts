@@ -113,7 +113,7 @@ describe("NetPump", () => {
             await orig(ms)
             if (++n === 5) pump.stop()
         }
-        await pump.run()
+        await pump.loop()
         expect(n).toBe(5)
         expect(pump.deviceErrors).toBe(1)
         expect(clock.delays[0]).toBe(7) // the throwing step counts as no work
@@ -130,7 +130,7 @@ describe("NetPump", () => {
             await orig2(ms)
             if (++m === 4) pump2.stop()
         }
-        await pump2.run()
+        await pump2.loop()
         expect(clock2.delays).toEqual([0, 0, 0, 2])
     })
     test("TCP output waiting for frames held elsewhere does not make the pump spin", async () => {
@@ -151,7 +151,7 @@ describe("NetPump", () => {
             await orig(ms)
             if (++n === 5) pump.stop()
         }
-        await pump.run()
+        await pump.loop()
         // Idle sleeps, not zero-delay yields (that would busy-loop for as long as the frames are held).
         expect(clock.delays.every((ms) => ms > 0)).toBe(true)
         // The frames come back: the next steps send the SYN.

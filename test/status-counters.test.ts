@@ -7,6 +7,7 @@ import { newInterfaceCounters } from "../src/iface/counters"
 import { newTcpCounters } from "../src/tcp/counters"
 import { newCounters } from "../src/driver/enc28j60/counters"
 import { REPO_ROOT } from "./helpers/sim-cli"
+import { DEFAULT_CONFIG } from "../src/config"
 
 /** The field names of `interface NAME { ... }` in a source file, in order. */
 function interfaceFields(file: string, name: string): string[] {
@@ -34,4 +35,17 @@ describe("counters made from JSON", () => {
             expect((make() as Record<string, number>)[fields[0]]).toBe(0)
         })
     }
+})
+
+describe("the default StackConfig made from JSON", () => {
+    test("names every field of StackConfig, in order, with a value of its type", () => {
+        const src = readFileSync(REPO_ROOT + "src/config.ts", "utf8")
+        const start = src.indexOf("export interface StackConfig {")
+        const body = src.slice(start, src.indexOf("\n}\n", start))
+        const fields = [...body.matchAll(/^\s+(\w+): (number\[\]|number|string|boolean)$/gm)].map((m) => [m[1], m[2]])
+        expect(fields.length).toBeGreaterThan(30)
+        expect(Object.keys(DEFAULT_CONFIG)).toEqual(fields.map((f) => f[0]))
+        const c = DEFAULT_CONFIG as unknown as Record<string, unknown>
+        for (const [name, type] of fields) expect(type === "number[]" ? Array.isArray(c[name]) : typeof c[name]).toBe(type === "number[]" ? true : type)
+    })
 })

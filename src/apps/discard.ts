@@ -78,8 +78,9 @@ export class DiscardServer {
     readonly port: number
     readonly backlog: number
     readonly sockets: Sockets
-    listener: TcpListener = null
-    stopped = false
+    /** Set by start() (no initialisers: code size). */
+    listener: TcpListener
+    stopped: boolean
     // Statistics
     accepted = 0
     finished = 0
@@ -109,7 +110,7 @@ export class DiscardServer {
     /** Stops listening and resets the clients being served; the workers end. */
     stop(): void {
         this.stopped = true
-        if (this.listener !== null && this.listener.isOpen()) this.listener.close()
+        if (this.listener && this.listener.isOpen()) this.listener.close()
         for (let i = 0; i < this.workers.length; i++) {
             const s = this.workers[i].current
             if (s !== null && s.isOpen()) s.abort()

@@ -45,11 +45,12 @@ export class EchoServer implements Task {
     bytesEchoed = 0
 
     private sockets: Sockets
-    private listener: TcpListener = null
+    private listener: TcpListener
     private clients: TcpSocket[] = []
     private set: PollSet
     private buf: Buffer
-    private stopped = false
+    /** (listener and stopped are set by start(): no initialisers, to save code.) */
+    private stopped: boolean
 
     constructor(sockets: Sockets, opts?: EchoOptions) {
         this.sockets = sockets
@@ -72,7 +73,7 @@ export class EchoServer implements Task {
     /** Stops listening and resets the clients still connected; the task ends. */
     stop(): void {
         this.stopped = true
-        if (this.listener !== null && this.listener.isOpen()) this.listener.close() // wakes poll()
+        if (this.listener && this.listener.isOpen()) this.listener.close() // wakes poll()
     }
 
     /** Clients connected now. */

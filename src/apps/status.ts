@@ -48,9 +48,10 @@ export class StatusServer implements Task {
     private stack: NetStack
     private timeoutMs: number
     private set: PollSet
-    private listener: TcpListener = null
-    private current: TcpSocket = null
-    private stopped = false
+    /** Set by start() and run() (no initialisers: code size). */
+    private listener: TcpListener
+    private current: TcpSocket
+    private stopped: boolean
 
     constructor(stack: NetStack, opts?: StatusOptions) {
         const o: StatusOptions = opts || {}
@@ -70,9 +71,9 @@ export class StatusServer implements Task {
     /** Stops listening and resets a client being served; the worker ends. */
     stop(): void {
         this.stopped = true
-        if (this.listener !== null && this.listener.isOpen()) this.listener.close()
+        if (this.listener && this.listener.isOpen()) this.listener.close()
         const s = this.current
-        if (s !== null && s.isOpen()) s.abort()
+        if (s && s.isOpen()) s.abort()
     }
 
     async run(): Promise<void> {

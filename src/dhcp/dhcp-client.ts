@@ -30,20 +30,25 @@ export const DHCP_RENEWING = 4
 export const DHCP_REBINDING = 5
 export const DHCP_STATIC = 6
 
+function newXid(): number {
+    return (Math.random() * 4294967296) >>> 0
+}
+
 /** REQUESTs sent in REQUESTING before starting over with a DISCOVER. */
 const REQUEST_TRIES = 4
 const NEVER = 1e15
 
+/** Named as in StackConfig, so the stack passes its config as it is (no object literal: code size). */
 export interface DhcpConfig {
     /** Unanswered DISCOVERs before the static address is used (0 = never give up). */
-    maxDiscovers?: number
-    /** The static configuration, dotted quads; used after maxDiscovers, or at once with staticOverride. */
-    staticIp?: string
-    staticNetmask?: string
-    staticGateway?: string
-    staticOverride?: boolean
+    dhcpMaxDiscovers?: number
+    /** The static configuration, dotted quads; used after dhcpMaxDiscovers, or at once with dhcpStaticOverride. */
+    ip?: string
+    netmask?: string
+    gateway?: string
+    dhcpStaticOverride?: boolean
     /** Ask servers to broadcast replies (not needed: the interface takes any unicast while it has no address). */
-    broadcastFlag?: boolean
+    dhcpBroadcastFlag?: boolean
 }
 
 /** @devsWhenUsed */
@@ -69,6 +74,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
     leases: number
     private cfg: DhcpConfig
     private m: DhcpRepr
+    /** (xid, since and reqAt are set before they are read: no initialisers, to save code.) */
     private xid: number
     private at: number
     private tries: number
@@ -85,14 +91,11 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         this.dropped = 0
         this.leases = 0
         this.next = null
-        this.xid = 0
         this.ip = 0
         this.mask = 0
         this.router = 0
         this.dns = 0
         this.server = 0
-        this.since = 0
-        this.reqAt = 0
         this.restart(0)
         udp.bind(DHCP_CLIENT_PORT, this)
     }
@@ -112,10 +115,10 @@ export class DhcpClient implements UdpHandler, PumpTimers {
     private tick(now: number): void {
         const s = this.state
         const cfg = this.cfg
-        if (s === DHCP_INIT && cfg.staticOverride) {
+        if (s === DHCP_INIT && cfg.dhcpStaticOverride) {
             this.useStatic()
         } else if (s === DHCP_INIT || s === DHCP_SELECTING) {
-            if (cfg.staticIp && cfg.maxDiscovers > 0 && this.discovers >= cfg.maxDiscovers) {
+            if (cfg.ip && cfg.dhcpMaxDiscovers > 0 && this.discovers >= cfg.dhcpMaxDiscovers) {
                 this.useStatic()
                 return
             }
@@ -125,17 +128,15 @@ export class DhcpClient implements UdpHandler, PumpTimers {
                 this.tries = 0
             }
             this.state = DHCP_SELECTING
-            this.xid = this.newXid()
+            this.xid = newXid()
             this.discovers++
             this.send(DHCPDISCOVER, IPV4_BROADCAST, now)
-            this.at = now + this.backoff()
         } else if (s === DHCP_REQUESTING) {
             if (this.tries >= REQUEST_TRIES) {
                 this.restart(now)
                 this.tick(now)
             } else {
                 this.send(DHCPREQUEST, IPV4_BROADCAST, now)
-                this.at = now + this.backoff()
             }
         } else if (s >= DHCP_BOUND && s <= DHCP_REBINDING) {
             if (now >= this.expireAt) {
@@ -151,9 +152,9 @@ export class DhcpClient implements UdpHandler, PumpTimers {
                 this.tries = 0
             }
             const end = next === DHCP_RENEWING ? this.t2At : this.expireAt
-            this.xid = this.newXid()
+            this.xid = newXid()
             this.send(DHCPREQUEST, next === DHCP_RENEWING ? this.server : IPV4_BROADCAST, now)
-            this.tries++
+            // Not the back-off send() set: half the time left, at least 60 s (section 4.4.5).
             const wait = (end - now) / 2
             this.at = Math.min(end, now + (wait > 60000 ? wait : 60000))
         }
@@ -172,7 +173,6 @@ export class DhcpClient implements UdpHandler, PumpTimers {
             this.state = DHCP_REQUESTING
             this.tries = 0
             this.send(DHCPREQUEST, IPV4_BROADCAST, now)
-            this.at = now + this.backoff()
         } else if (s === DHCP_REQUESTING || s === DHCP_RENEWING || s === DHCP_REBINDING) {
             if (m.type === DHCPNAK) {
                 this.setAddress(0, 0, 0)
@@ -225,7 +225,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         const c = this.cfg
         this.state = DHCP_STATIC
         this.at = NEVER
-        this.setAddress(parseIpv4(c.staticIp || "0.0.0.0"), parseIpv4(c.staticNetmask || "255.255.255.0"), parseIpv4(c.staticGateway || "0.0.0.0"))
+        this.setAddress(parseIpv4(c.ip || "0.0.0.0"), parseIpv4(c.netmask || "255.255.255.0"), parseIpv4(c.gateway || "0.0.0.0"))
     }
 
     private restart(now: number): void {
@@ -234,25 +234,21 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         this.at = now
     }
 
-    private newXid(): number {
-        return (Math.random() * 4294967296) >>> 0
-    }
-
-    /** 4 s doubling to 64 s, ±1 s (section 4.1); counts the transmission. */
-    private backoff(): number {
-        const t = this.tries++
-        return (t < 4 ? 4000 << t : 64000) + Math.random() * 2000 - 1000
-    }
-
-    /** DISCOVER, or a REQUEST for the state we are in (its ciaddr and options depend on it). */
+    /**
+     * DISCOVER, or a REQUEST for the state we are in (its ciaddr and options depend on it).
+     * Counts the transmission and sets the retransmission time: 4 s doubling to 64 s, ±1 s
+     * (section 4.1).
+     */
     private send(type: number, dst: number, now: number): void {
+        const t = this.tries++
+        if (type === DHCPREQUEST && t === 0) this.reqAt = now
+        this.at = now + (t < 4 ? 4000 << t : 64000) + Math.random() * 2000 - 1000
         const udp = this.udp
-        const f = udp.allocFrame()
+        const f = udp.iface.allocIpv4Frame()
         if (f === null) return // the timer retransmits
         const b = f.buf
         const bound = this.state >= DHCP_BOUND
-        if (type === DHCPREQUEST && this.tries === 0) this.reqAt = now
-        let p = dhcpEmitHeader(b, UDP_DATA_OFFSET, this.xid, (now - this.since) / 1000, this.cfg.broadcastFlag === true, bound ? this.ip : 0, udp.iface.mac)
+        let p = dhcpEmitHeader(b, UDP_DATA_OFFSET, this.xid, (now - this.since) / 1000, this.cfg.dhcpBroadcastFlag === true, bound ? this.ip : 0, udp.iface.mac)
         p = dhcpPutOption(b, p, OPT_MESSAGE_TYPE, 1, type)
         if (type === DHCPREQUEST && !bound) {
             // Section 4.3.2: SELECTING names the address and the chosen server.

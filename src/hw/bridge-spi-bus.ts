@@ -40,7 +40,7 @@ function onSocketEvent(event: string, arg: Buffer): void {
     } else if (event === "open") b.up = true
     else b.down = true
     const f = b.fiber
-    if (f !== null && f.suspended) f.resume(1)
+    if (f && f.suspended) f.resume(1)
 }
 
 /** @devsWhenUsed */
@@ -49,11 +49,12 @@ export class BridgeSpiBus implements SpiBus {
     /** SELECT/DESELECT not sent yet (at most 2: a select undone before any byte is dropped). */
     ops = allocBytes(4)
     nops = 0
-    up = false
-    down = false
-    fiber: ds.Fiber = null
+    /** (up, down, fiber and dst start undefined, i.e. false/none: no initialisers, to save code.) */
+    up: boolean
+    down: boolean
+    fiber: ds.Fiber
     /** The transfer in flight: MISO bytes go to dst[dstOff + got], want in all. */
-    dst: Buffer = null
+    dst: Buffer
     dstOff = 0
     got = 0
     want = 0

@@ -25,25 +25,20 @@ type DsSpi = typeof ds & {
 /** Largest chunk: 2^CHUNK_BITS bytes. */
 const CHUNK_BITS = 10
 
-export interface Esp32SpiPins {
-    sck: number
-    mosi: number
-    miso: number
-    cs: number
-    /** SCK in Hz: 8 MHz at least (errata 1: MAC/MII reads fail below 8 MHz on rev B1/B4), 20 MHz at most. */
-    hz: number
-}
-
 /** @devsWhenUsed */
 export class Esp32SpiBus implements SpiBus {
     private cs: DsPin
     private tx: Buffer[]
     private rx: Buffer[]
 
-    constructor(pins: Esp32SpiPins) {
-        const hz = Math.max(8000000, Math.min(20000000, pins.hz))
-        ;(ds as DsSpi).spiConfigure(pins.miso, pins.mosi, pins.sck, 0, hz)
-        this.cs = ds.gpio(pins.cs) as any as DsPin
+    /**
+     * GPIO numbers of the bus and of chip select (positional, not an options object: an object
+     * literal is code); hz is SCK, 8 MHz at least (errata 1: MAC/MII reads fail below 8 MHz on
+     * rev B1/B4), 20 MHz at most.
+     */
+    constructor(sck: number, mosi: number, miso: number, cs: number, hz: number) {
+        ;(ds as DsSpi).spiConfigure(miso, mosi, sck, 0, Math.max(8000000, Math.min(20000000, hz)))
+        this.cs = ds.gpio(cs) as any as DsPin
         this.cs.setMode(ds.GPIOMode.OutputHigh)
         this.tx = []
         this.rx = []

@@ -18,7 +18,7 @@
 
 import { allocBytes, copyBytes } from "../util/bytes"
 import { MAC_LEN } from "../wire/ethernet"
-import { InterfaceCounters } from "./counters"
+import { InterfaceCounters, count } from "./counters"
 import { TxFrame } from "./tx-pool"
 
 export const ARP_FREE = 0
@@ -110,7 +110,7 @@ export class ArpCache {
         e.state = ARP_RESOLVED
         e.updatedMs = now
         e.requestsSent = 0
-        this.counters.arpUpdated++
+        count(this.counters, "arpUpdated")
         return e
     }
 
@@ -125,7 +125,7 @@ export class ArpCache {
         e.usedMs = now
         e.used = false
         e.requestsSent = 0
-        this.counters.arpLearned++
+        count(this.counters, "arpLearned")
         return e
     }
 
@@ -183,12 +183,12 @@ export class ArpCache {
             if (lru === null || e.usedMs < lru.usedMs) lru = e
         }
         if (expired !== null) {
-            this.counters.arpExpired++
+            count(this.counters, "arpExpired")
             this.remove(expired)
             return expired
         }
         if (lru !== null) {
-            this.counters.arpEvictions++
+            count(this.counters, "arpEvictions")
             this.remove(lru)
         }
         return lru

@@ -5,6 +5,7 @@ import { copyBytes } from "../util/bytes"
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_ERR_SHORT, ICMP_HEADER_LEN, IcmpEchoRepr, icmpCheck, icmpEchoEmit, icmpEchoParse } from "../wire/icmp"
 import { IPV4_HEADER_LEN, IPV4_PROTO_ICMP } from "../wire/ipv4"
 import { IPV4_PAYLOAD_OFFSET, Interface, Ipv4Handler } from "./interface"
+import { count } from "./counters"
 
 /** @devsWhenUsed */
 export class IcmpEchoResponder implements Ipv4Handler {
@@ -17,33 +18,33 @@ export class IcmpEchoResponder implements Ipv4Handler {
         const c = iface.counters
         const r = this.repr
         if (!icmpEchoParse(buf, payloadOff, payloadLen, r)) {
-            if (icmpCheck(buf, payloadOff, payloadLen) === ICMP_ERR_SHORT) c.icmpDropShort++
-            else c.icmpDropChecksum++
+            if (icmpCheck(buf, payloadOff, payloadLen) === ICMP_ERR_SHORT) count(c, "icmpDropShort")
+            else count(c, "icmpDropChecksum")
             return
         }
         if (r.type !== ICMP_ECHO_REQUEST || r.code !== 0) {
-            c.icmpOther++
+            count(c, "icmpOther")
             return
         }
         if (iface.ip === 0) {
-            c.icmpDropNoAddress++
+            count(c, "icmpDropNoAddress")
             return
         }
         if (dst !== iface.ip) {
-            c.icmpDropBroadcastEcho++
+            count(c, "icmpDropBroadcastEcho")
             return
         }
         if (payloadLen + IPV4_HEADER_LEN > iface.mtu) {
-            c.icmpDropTooLong++
+            count(c, "icmpDropTooLong")
             return
         }
-        c.icmpEchoRequests++
+        count(c, "icmpEchoRequests")
         const f = iface.allocIpv4Frame()
         if (f === null) return // counted by the interface
         // The reply carries the same identifier, sequence number and data.
         copyBytes(f.buf, IPV4_PAYLOAD_OFFSET + ICMP_HEADER_LEN, buf, payloadOff + ICMP_HEADER_LEN, r.dataLen)
         r.type = ICMP_ECHO_REPLY
         icmpEchoEmit(r, f.buf, IPV4_PAYLOAD_OFFSET)
-        if (iface.sendIpv4(f, src, IPV4_PROTO_ICMP, payloadLen, now)) c.icmpEchoRepliesSent++
+        if (iface.sendIpv4(f, src, IPV4_PROTO_ICMP, payloadLen, now)) count(c, "icmpEchoRepliesSent")
     }
 }

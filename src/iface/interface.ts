@@ -29,10 +29,6 @@ import {
 import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, ArpRepr, arpEmit, arpParse } from "../wire/arp"
 import {
     IPV4_BROADCAST,
-    IPV4_ERR_CHECKSUM,
-    IPV4_ERR_HEADER_LEN,
-    IPV4_ERR_SHORT,
-    IPV4_ERR_VERSION,
     IPV4_HEADER_LEN,
     IPV4_PROTO_ICMP,
     Ipv4Repr,
@@ -43,12 +39,15 @@ import {
     parseIpv4,
 } from "../wire/ipv4"
 import { ARP_PENDING, ARP_RESOLVED, ArpCache, ArpEntry } from "./arp-cache"
-import { InterfaceCounters, newInterfaceCounters } from "./counters"
+import { InterfaceCounters, count, newInterfaceCounters } from "./counters"
 import { TX_ALLOCATED, TX_PENDING_ARP, TX_SENDING, TxFrame, TxPool } from "./tx-pool"
 import { IcmpEchoResponder } from "./icmp-echo"
 
 /** Where a sender writes the IPv4 payload in a frame from allocIpv4Frame(). */
 export const IPV4_PAYLOAD_OFFSET = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN
+
+/** The drop counter for each ipv4Check() result (IPV4_ERR_SHORT = 1 ... IPV4_ERR_CHECKSUM = 5). */
+const IPV4_DROP_BY_ERROR: Array<keyof InterfaceCounters> = ["ipDropTotalLen", "ipDropShort", "ipDropVersion", "ipDropHeaderLen", "ipDropTotalLen", "ipDropChecksum"]
 
 /** Protocol handlers registered per IPv4 protocol number (ICMP, TCP, UDP, one spare). */
 const MAX_IPV4_HANDLERS = 4
@@ -154,11 +153,10 @@ export class Interface {
 
     /** Routes a protocol to a handler (replacing an earlier one). False when the table is full. */
     registerIpv4Handler(protocol: number, handler: Ipv4Handler): boolean {
-        for (let i = 0; i < this.handlerProtocols.length; i++) {
-            if (this.handlerProtocols[i] === protocol) {
-                this.handlers[i] = handler
-                return true
-            }
+        const i = this.handlerProtocols.indexOf(protocol)
+        if (i >= 0) {
+            this.handlers[i] = handler
+            return true
         }
         if (this.handlers.length >= MAX_IPV4_HANDLERS) return false
         this.handlerProtocols.push(protocol)
@@ -171,14 +169,14 @@ export class Interface {
     /** Processes one received frame buf[0..len). Never throws; every frame is counted. */
     input(frame: Buffer, len: number, now: number): void {
         const c = this.counters
-        c.rxFrames++
+        count(c, "rxFrames")
         if (!(len > 0)) len = 0
         if (len > frame.length) len = frame.length
         c.rxBytes += len
         try {
             this.ethernetInput(frame, len, now)
         } catch (e) {
-            c.internalErrors++
+            count(c, "internalErrors")
         }
     }
 
@@ -186,41 +184,41 @@ export class Interface {
         const c = this.counters
         const eth = this.ethIn
         if (!ethernetParse(frame, 0, len, eth)) {
-            c.ethDropShort++
+            count(c, "ethDropShort")
             return
         }
         if (!bytesEqual(eth.dst, 0, this.mac, 0, MAC_LEN) && !macIsBroadcast(eth.dst, 0)) {
-            if (macIsGroup(eth.dst, 0)) c.ethDropMulticast++
-            else c.ethDropNotOurs++
+            if (macIsGroup(eth.dst, 0)) count(c, "ethDropMulticast")
+            else count(c, "ethDropNotOurs")
             return
         }
         const type = eth.etherType
         if (type === ETHERTYPE_IPV4) this.ipv4Input(frame, len, now)
         else if (type === ETHERTYPE_ARP) this.arpInput(frame, len, now)
-        else if (type === ETHERTYPE_IPV6) c.ethDropIpv6++
-        else c.ethDropOtherType++
+        else if (type === ETHERTYPE_IPV6) count(c, "ethDropIpv6")
+        else count(c, "ethDropOtherType")
     }
 
     private arpInput(frame: Buffer, len: number, now: number): void {
         const c = this.counters
         const a = this.arpIn
         if (!arpParse(frame, ETHERNET_HEADER_LEN, len - ETHERNET_HEADER_LEN, a)) {
-            c.arpDropMalformed++
+            count(c, "arpDropMalformed")
             return
         }
         // Without an address there is nothing to answer for (a DHCP-time probe, RFC 5227, would hook in here).
         if (this.ip === 0) {
-            c.arpDropNoAddress++
+            count(c, "arpDropNoAddress")
             return
         }
         if (macIsGroup(a.senderMac, 0) || ipv4IsMulticastOrReserved(a.senderIp) || a.senderIp === this.subnetBroadcast) {
-            c.arpDropBadSender++
+            count(c, "arpDropBadSender")
             return
         }
         if (a.senderIp === this.ip) {
             // Our own packet reflected back is harmless; another MAC using our address is a conflict.
-            if (bytesEqual(a.senderMac, 0, this.mac, 0, MAC_LEN)) c.arpNotForUs++
-            else c.arpDropConflict++
+            if (bytesEqual(a.senderMac, 0, this.mac, 0, MAC_LEN)) count(c, "arpNotForUs")
+            else count(c, "arpDropConflict")
             return
         }
         // Sender 0.0.0.0 is an RFC 5227 probe: nothing to learn, but a probe for us is answered.
@@ -229,20 +227,26 @@ export class Interface {
         if (hasSender) {
             // RFC 826 merge: refresh an existing binding whoever the target is.
             merged = this.arp.merge(a.senderIp, a.senderMac, 0, now)
-            if (merged !== null) this.flushPending(merged)
+            const f = merged !== null ? merged.pending : null
+            if (f !== null) {
+                // Resolved: the parked packet gets its MAC and joins the queue.
+                merged.pending = null
+                copyBytes(f.buf, 0, merged.mac, 0, MAC_LEN)
+                this.pool.enqueue(f)
+            }
         }
         if (a.targetIp !== this.ip) {
-            if (hasSender && a.senderIp === a.targetIp) c.arpGratuitous++
-            else c.arpNotForUs++
+            if (hasSender && a.senderIp === a.targetIp) count(c, "arpGratuitous")
+            else count(c, "arpNotForUs")
             return
         }
         // RFC 826: "if I am the target, add the sender if not already there".
         if (merged === null && hasSender) this.arp.learn(a.senderIp, a.senderMac, 0, now)
         if (a.operation === ARP_OP_REQUEST) {
-            c.arpRequestsForUs++
-            this.sendArpReply(a)
+            count(c, "arpRequestsForUs")
+            if (this.sendArp(ARP_OP_REPLY, a.senderMac, a.senderIp, a.senderMac)) count(c, "arpRepliesSent")
         } else {
-            c.arpRepliesForUs++
+            count(c, "arpRepliesForUs")
         }
     }
 
@@ -251,34 +255,29 @@ export class Interface {
         const p = this.ipIn
         const off = ETHERNET_HEADER_LEN
         if (!ipv4Parse(frame, off, len - off, p)) {
-            const why = ipv4Check(frame, off, len - off)
-            if (why === IPV4_ERR_SHORT) c.ipDropShort++
-            else if (why === IPV4_ERR_VERSION) c.ipDropVersion++
-            else if (why === IPV4_ERR_HEADER_LEN) c.ipDropHeaderLen++
-            else if (why === IPV4_ERR_CHECKSUM) c.ipDropChecksum++
-            else c.ipDropTotalLen++
+            count(c, IPV4_DROP_BY_ERROR[ipv4Check(frame, off, len - off)])
             return
         }
         // No reassembly: we send with DF and our MTU is the link's, so fragments are rare.
         if (p.moreFragments || p.fragmentOffset !== 0) {
-            c.ipDropFragment++
+            count(c, "ipDropFragment")
             return
         }
         if (!this.isForUs(p.dst)) {
-            c.ipDropNotForUs++
+            count(c, "ipDropNotForUs")
             return
         }
         if (ipv4IsMulticastOrReserved(p.src) || p.src === this.subnetBroadcast) {
-            c.ipDropBadSource++
+            count(c, "ipDropBadSource")
             return
         }
-        const h = this.handlerFor(p.protocol)
-        if (h === null) {
-            c.ipDropUnknownProtocol++
+        const k = this.handlerProtocols.indexOf(p.protocol)
+        if (k < 0) {
+            count(c, "ipDropUnknownProtocol")
             return
         }
-        c.ipDelivered++
-        h.ipv4Input(this, frame, off + p.headerLen, p.payloadLen, p.src, p.dst, now)
+        count(c, "ipDelivered")
+        this.handlers[k].ipv4Input(this, frame, off + p.headerLen, p.payloadLen, p.src, p.dst, now)
     }
 
     /**
@@ -296,17 +295,12 @@ export class Interface {
         return addr === IPV4_BROADCAST || addr === this.subnetBroadcast
     }
 
-    private handlerFor(protocol: number): Ipv4Handler {
-        for (let i = 0; i < this.handlerProtocols.length; i++) if (this.handlerProtocols[i] === protocol) return this.handlers[i]
-        return null
-    }
-
     // ------------------------------------------------------------------ transmit
 
     /** A free frame for an IPv4 datagram (payload at IPV4_PAYLOAD_OFFSET), or null (counted). */
     allocIpv4Frame(): TxFrame {
         const f = this.pool.alloc()
-        if (f === null) this.counters.txDropPoolEmpty++
+        if (f === null) count(this.counters, "txDropPoolEmpty")
         return f
     }
 
@@ -324,12 +318,12 @@ export class Interface {
     sendIpv4(frame: TxFrame, dst: number, protocol: number, payloadLen: number, now: number): boolean {
         const c = this.counters
         if (frame === null || frame.state !== TX_ALLOCATED) {
-            c.internalErrors++
+            count(c, "internalErrors")
             return false
         }
         dst = dst >>> 0
         if (!(payloadLen >= 0) || payloadLen + IPV4_HEADER_LEN > this.mtu) {
-            c.txDropTooLong++
+            count(c, "txDropTooLong")
             this.pool.release(frame)
             return false
         }
@@ -340,7 +334,7 @@ export class Interface {
             else if (((dst ^ this.ip) & this.netmask) !== 0) nextHop = this.gateway
         }
         if (!broadcast && nextHop === 0) {
-            c.txDropNoRoute++
+            count(c, "txDropNoRoute")
             this.pool.release(frame)
             return false
         }
@@ -364,7 +358,7 @@ export class Interface {
         ethernetEmit(eth, buf, 0)
         this.setLength(frame, IPV4_PAYLOAD_OFFSET + payloadLen)
         if (broadcast) {
-            c.ipTx++
+            count(c, "ipTx")
             this.pool.enqueue(frame)
             return true
         }
@@ -386,7 +380,7 @@ export class Interface {
         const known = this.arp.lookup(nextHop, now)
         if (known !== null) {
             copyBytes(frame.buf, 0, known.mac, 0, MAC_LEN)
-            c.ipTx++
+            count(c, "ipTx")
             this.pool.enqueue(frame)
             return true
         }
@@ -395,12 +389,12 @@ export class Interface {
             // One packet per unresolved address: the newer one is more useful.
             if (e.pending !== null) {
                 this.pool.release(e.pending)
-                c.arpPendingReplaced++
+                count(c, "arpPendingReplaced")
             }
         } else {
             e = this.arp.startResolve(nextHop, now)
             if (e === null) {
-                c.txDropArpTableFull++
+                count(c, "txDropArpTableFull")
                 this.pool.release(frame)
                 return false
             }
@@ -415,26 +409,13 @@ export class Interface {
             frame.state = TX_PENDING_ARP
             frame.nextHop = nextHop
             e.pending = frame
-            c.ipTx++
+            count(c, "ipTx")
         } else {
-            c.txDropArpTableFull++
+            count(c, "txDropArpTableFull")
             this.pool.release(frame)
         }
         if (e.requestsSent === 0) this.sendArpRequest(e, now, false)
         return park
-    }
-
-    /** A resolved entry's parked packet gets its MAC and joins the queue. */
-    private flushPending(e: ArpEntry): void {
-        const f = e.pending
-        if (f === null) return
-        e.pending = null
-        copyBytes(f.buf, 0, e.mac, 0, MAC_LEN)
-        this.pool.enqueue(f)
-    }
-
-    private sendArpReply(req: ArpRepr): void {
-        if (this.sendArp(ARP_OP_REPLY, req.senderMac, req.senderIp, req.senderMac)) this.counters.arpRepliesSent++
     }
 
     /**
@@ -445,7 +426,7 @@ export class Interface {
      */
     announce(): boolean {
         if (this.ip === 0 || !this.sendArp(ARP_OP_REQUEST, this.zeroMac, this.ip, this.broadcastMac)) return false
-        this.counters.arpAnnouncementsSent++
+        count(this.counters, "arpAnnouncementsSent")
         return true
     }
 
@@ -455,14 +436,14 @@ export class Interface {
         if (!this.sendArp(ARP_OP_REQUEST, this.zeroMac, e.ip, unicast ? e.mac : this.broadcastMac)) return
         e.lastRequestMs = now
         e.requestsSent++
-        this.counters.arpRequestsSent++
+        count(this.counters, "arpRequestsSent")
     }
 
     /** Queues an ARP packet from us (our MAC and address as sender). False when no frame is free (counted). */
     private sendArp(operation: number, targetMac: Buffer, targetIp: number, dstMac: Buffer): boolean {
         const f = this.pool.allocControl()
         if (f === null) {
-            this.counters.txDropPoolEmpty++
+            count(this.counters, "txDropPoolEmpty")
             return false
         }
         const r = this.arpOut
@@ -485,37 +466,33 @@ export class Interface {
 
     /** ARP expiry, retries and give-ups, refresh of bindings in use. Never throws. */
     poll(now: number): void {
-        try {
-            this.arpPoll(now)
-        } catch (e) {
-            this.counters.internalErrors++
-        }
-    }
-
-    private arpPoll(now: number): void {
         const arp = this.arp
         const c = this.counters
-        for (let i = 0; i < arp.entries.length; i++) {
-            const e = arp.entries[i]
-            const requestDue = e.requestsSent === 0 || now - e.lastRequestMs >= arp.requestIntervalMs
-            if (e.state === ARP_PENDING) {
-                if (now - e.pendingSinceMs >= arp.resolveTimeoutMs) {
-                    if (e.pending !== null) this.pool.release(e.pending)
-                    c.arpResolveTimeouts++
-                    arp.remove(e)
-                } else if (requestDue) {
-                    this.sendArpRequest(e, now, false)
-                }
-            } else if (e.state === ARP_RESOLVED) {
-                const age = now - e.updatedMs
-                if (age >= arp.ttlMs) {
-                    c.arpExpired++
-                    arp.remove(e)
-                } else if (age >= arp.ttlMs - arp.resolveTimeoutMs && e.used && now - e.usedMs < arp.ttlMs && requestDue) {
-                    // In use and about to expire: ask the peer directly, so traffic never waits.
-                    this.sendArpRequest(e, now, true)
+        try {
+            for (let i = 0; i < arp.entries.length; i++) {
+                const e = arp.entries[i]
+                const requestDue = e.requestsSent === 0 || now - e.lastRequestMs >= arp.requestIntervalMs
+                if (e.state === ARP_PENDING) {
+                    if (now - e.pendingSinceMs >= arp.resolveTimeoutMs) {
+                        if (e.pending !== null) this.pool.release(e.pending)
+                        count(c, "arpResolveTimeouts")
+                        arp.remove(e)
+                    } else if (requestDue) {
+                        this.sendArpRequest(e, now, false)
+                    }
+                } else if (e.state === ARP_RESOLVED) {
+                    const age = now - e.updatedMs
+                    if (age >= arp.ttlMs) {
+                        count(c, "arpExpired")
+                        arp.remove(e)
+                    } else if (age >= arp.ttlMs - arp.resolveTimeoutMs && e.used && now - e.usedMs < arp.ttlMs && requestDue) {
+                        // In use and about to expire: ask the peer directly, so traffic never waits.
+                        this.sendArpRequest(e, now, true)
+                    }
                 }
             }
+        } catch (e) {
+            count(c, "internalErrors")
         }
     }
 
@@ -523,7 +500,7 @@ export class Interface {
     nextTxFrame(): TxFrame {
         const f = this.pool.dequeue()
         if (f !== null) {
-            this.counters.txFramesOut++
+            count(this.counters, "txFramesOut")
             this.counters.txBytesOut += f.len
         }
         return f

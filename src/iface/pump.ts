@@ -44,7 +44,7 @@ export class NetPump {
         this.dev = dev
         this.iface = iface
         this.timing = timing
-        this.rxBuf = rxBuf ? rxBuf : allocBytes(iface.mtu + ETHERNET_HEADER_LEN + RX_SLACK)
+        this.rxBuf = rxBuf || allocBytes(iface.mtu + ETHERNET_HEADER_LEN + RX_SLACK)
         this.idleMs = 2
         this.deviceErrors = 0
         this.timers = null
@@ -80,8 +80,12 @@ export class NetPump {
         return worked
     }
 
-    /** Steps until stop(). Sleeps idleMs when idle; yields between busy steps (the VM watchdog). */
-    async run(): Promise<void> {
+    /**
+     * Steps until stop(). Sleeps idleMs when idle; yields between busy steps (the VM watchdog).
+     * For a pump without a NetStack (NetStack.run drives its own). Not named run(): every
+     * class's run() would then be compiled in wherever a Task's run() is called.
+     */
+    async loop(): Promise<void> {
         this.stopped = false
         while (!this.stopped) {
             let worked = false

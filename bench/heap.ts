@@ -1,0 +1,113 @@
+// Free heap of the firmware under load, measured in the DeviceScript VM (whose heap is the
+// ESP32's 64 KB). `node --import tsx bench/heap.ts [-v] [--entry PROBE.ts]` prints it (-v:
+// with everything the VM printed); measureHeap() is what a benchmark report calls.
+//
+// The VM runs test/devs/heap-probe.ts: the unchanged firmware (src/hw/firmware.ts, DHCP from
+// passt), which this loads with one echo stream and one discard stream (every byte checked
+// or counted) and a status page fetch, so all 3 connection slots are taken; the probe then
+// holds 256-byte ballast buffers, one more at a time, until the VM panics with OutOfMemory,
+// while the streams keep running. The last total it printed is the free heap at that load,
+// after full collections (--test mode collects at every allocation). Accuracy: one buffer
+// (256 B) plus the buffers' own headers and the array holding them (together under 1 KB),
+// so the figure errs low by at most about 1 KB.
+import { Socket, createServer } from "node:net"
+import { startCli } from "../test/helpers/sim-cli"
+
+export interface HeapResult {
+    /** Ballast the probe held before the panic: the free heap at that load, bytes. */
+    freeBytes: number
+    /** How the VM ended (the panic line), and the status page's memory line under load. */
+    panic: string
+    memoryLine: string
+    /** Bytes echoed back and sent to discard while the heap filled. */
+    echoedBytes: number
+    discardedBytes: number
+    /** Everything the simulator and the VM printed. */
+    log: string
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = createServer()
+        s.once("error", reject)
+        s.listen(0, "127.0.0.1", () => {
+            const port = (s.address() as { port: number }).port
+            s.close(() => resolve(port))
+        })
+    })
+}
+
+/** A client that writes 1 KB blocks as fast as the peer takes them, until stopped. */
+function stream(port: number, onData: (n: number) => void): Socket {
+    const s = new Socket()
+    const block = Buffer.alloc(1024, 0x5a)
+    const pump = () => {
+        while (!s.destroyed && s.write(block));
+    }
+    s.on("drain", pump)
+    s.on("data", (d: Buffer) => onData(d.length))
+    s.on("error", () => {})
+    s.connect(port, "127.0.0.1", pump)
+    return s
+}
+
+function httpGet(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const s = new Socket()
+        let text = ""
+        s.on("data", (d: Buffer) => (text += d.toString()))
+        // Under this load the page may come with a reset after it (the server gives up
+        // writing after its timeout): what arrived counts.
+        s.on("error", (e) => (text ? resolve(text) : reject(e)))
+        s.on("close", () => resolve(text))
+        s.connect(port, "127.0.0.1", () => s.end("GET / HTTP/1.0\r\n\r\n"))
+    })
+}
+
+/** entry: the probe program (another one, e.g. a variant of the firmware, to compare). */
+export async function measureHeap(entry = "test/devs/heap-probe.ts"): Promise<HeapResult> {
+    const [echoPort, discardPort, statusPort] = [await freePort(), await freePort(), await freePort()]
+    const cli = startCli(
+        ["--vm", "--port", String(echoPort), "--discard-port", String(discardPort), "--status-port", String(statusPort)],
+        { ...process.env, ENC28J60_VM_ENTRY: entry },
+    )
+    const sockets: Socket[] = []
+    try {
+        await cli.ready(120000)
+        let echoed = 0
+        sockets.push(stream(echoPort, (n) => (echoed += n)))
+        const discard = stream(discardPort, () => {})
+        sockets.push(discard)
+        // Both streams under way before the page (and with it the ballast) is asked for.
+        const start = Date.now()
+        while (echoed < 4096 && Date.now() - start < 120000) await new Promise((r) => setTimeout(r, 100))
+        if (echoed < 4096) throw new Error(`heap: the echo stream did not get going:\n${cli.output()}`)
+        let page = ""
+        for (let i = 0; i < 5 && !page; i++) page = await httpGet(statusPort).catch(() => "")
+        const memoryLine = /^memory: .*$/m.exec(page)?.[0] ?? "(no memory line on the status page)"
+        const end = await Promise.race([cli.exited, new Promise((r) => setTimeout(r, 600000))])
+        if (!end) throw new Error("heap: the VM did not run out of memory within 10 minutes")
+        const out = cli.output()
+        const totals = [...out.matchAll(/ballast (\d+) B held/g)].map((m) => +m[1])
+        if (totals.length === 0) throw new Error(`heap: the probe printed no ballast line:\n${out}`)
+        const panic = out.split("\n").find((l) => /OutOfMemory|PANIC/.test(l)) ?? "(no panic line)"
+        return { freeBytes: totals[totals.length - 1], panic: panic.trim(), memoryLine, echoedBytes: echoed, discardedBytes: discard.bytesWritten, log: out }
+    } finally {
+        for (const s of sockets) s.destroy()
+        await cli.stop("SIGINT")
+    }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+    const at = process.argv.indexOf("--entry")
+    measureHeap(at > 0 ? process.argv[at + 1] : undefined).then((r) => {
+        console.log(`free heap under load: ${r.freeBytes} B (${(r.freeBytes / 1024).toFixed(1)} KB of 64 KB)`)
+        console.log(`  ${r.memoryLine}`)
+        console.log(`  VM ended: ${r.panic}`)
+        console.log(`  while the heap filled: ${r.echoedBytes} B echoed, ${r.discardedBytes} B sent to discard`)
+        if (process.argv.includes("-v")) console.log(r.log)
+    }, (e) => {
+        console.error(e instanceof Error ? e.message : e)
+        process.exit(1)
+    })
+}
