@@ -11,7 +11,10 @@ import { tmpdir } from "node:os"
 
 const root = new URL("..", import.meta.url).pathname
 const bin = (name) => join(root, "node_modules", ".bin", name)
-const CODE_BUDGET = 63000
+// Raised from 63,000 when device settings (@devicescript/settings: ~1.3 KB of library code
+// for the static-address override) and chip-reset recovery came in; ~1.5 KB stays below the
+// verifier's hard limit for fixes. New features trim first (npm run size).
+const CODE_BUDGET = 64000
 let passed = 0
 let failed = 0
 let skipped = 0
