@@ -2,7 +2,9 @@
 // NetStack) on the lab's virtual clock, joined by a FaultyLink with 10 Mbit/s wire timing
 // and no faults. Virtual time moves by the SPI bytes at the chip's sckHz, by the frame
 // times on the wire and by the timers (delayed ACK, RTO) — not by Node's CPU time — so the
-// figure is what the chip, the bus and the protocol allow, not how fast Node runs the code.
+// figure is what the chip, the bus and the protocol allow, not how fast Node runs the code
+// (nor how fast the DeviceScript VM would: that is not modelled). Each board's SPI time
+// keeps only that board busy (the lab's per-board bus time), as on two real boards.
 //
 // Timing: from the first write on an established connection to the moment the receiver
 // has read the last byte (the FIN is not waited for).

