@@ -168,8 +168,9 @@ async function main(): Promise<void> {
     out()
     const VMS = 5000
     out(`Server board: tcpConnections 16, one listener with backlog 8 (tcpBacklogMax 8, tcpSynQueue 8, SYN cookies on),`)
-    out(`default rings, SPI 20 MHz. Client board: 8 parallel loops of connect → close (tcpTimeWaitMs 50 so its slots`)
-    out(`recycle); the server accepts, reads to EOF and closes. Both on a 10 Mbit/s FaultyLink, ${VMS / 1000} virtual s.`)
+    out(`default rings, SPI 20 MHz. Client board (a load generator: 96 slots, tcpTimeWaitMs 50 so they recycle): 8`)
+    out(`parallel loops of connect → shutdown → read to EOF → close; the server accepts, reads to EOF and closes.`)
+    out(`Both on a 10 Mbit/s FaultyLink, ${VMS / 1000} virtual s, each board's SPI time its own (lab default).`)
     out(`Flood: SYN frames from random spoofed sources in 198.18.0.0/15 with random MACs (seeded), put straight into`)
     out(`the server's jack (bypassing the link's wire timing) at the rate shown.`)
     out()
