@@ -3,6 +3,8 @@
 // frames flow both ways; a chip that does not answer at all is retried ever less often.
 // The rig checks after each test that the model saw no datasheet or errata rule broken.
 import { describe, expect, test } from "vitest"
+import { Reg } from "../src/driver/enc28j60/registers"
+import { MAMXFL_LOW } from "../src/driver/enc28j60/spi-commands"
 import { MAC, PEER, Rig, frame, initRig } from "./helpers/driver-rig"
 
 /** How often the driver checks the chip (CHIP_CHECK_MS in enc28j60.ts). */
@@ -121,12 +123,22 @@ describe("ENC28J60 chip reset underneath the driver", () => {
     test("an intact chip under SPI garbage is not taken for a reset chip", async () => {
         const rig = await initRig()
         const { chip, clock, dev } = rig
+        // Count the marker reads the garbage spoiled: the test means something only if some were.
+        const spi = (dev as unknown as { spi: { read(reg: number): Promise<number> } }).spi
+        const read = spi.read.bind(spi)
+        let spoiledMarkers = 0
+        spi.read = async (reg: number) => {
+            const v = await read(reg)
+            if (reg === Reg.MAMXFLL && v !== MAMXFL_LOW) spoiledMarkers++
+            return v
+        }
         chip.faults.spiGarbage(0.05)
         for (let i = 0; i < 3000; i++) {
             await dev.receive(buf)
             clock.advanceUs(POLL_MS * 1000)
         }
         chip.faults.spiGarbage(0)
+        expect(spoiledMarkers).toBeGreaterThan(0)
         expect(dev.counters.chipResets).toBe(0)
     })
 })

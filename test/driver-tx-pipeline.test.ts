@@ -159,4 +159,31 @@ describe("ENC28J60 transmit: two areas", () => {
         }
         expect(firsts).toBe(sent.length)
     })
+
+    for (const where of ["linkUp", "receive"] as const) {
+        test(`a bus error in ${where}() while a frame is on the wire: the next frame goes to the other area`, async () => {
+            const rig = await initRig({}, 20e6)
+            const { dev, chip, wire } = rig
+            const f1 = frame(1514, 3, PEER)
+            const f2 = frame(1514, 5, PEER)
+            expect(await dev.transmit(f1, f1.length)).toBe(true)
+            expect(chip.txBusy()).toBe(true)
+            // One SPI transfer fails in the next call, which has nothing to do with transmit.
+            const inner = rig.bus.transfer.bind(rig.bus)
+            let failures = 1
+            rig.bus.transfer = (buf: Buffer, off: number, len: number) =>
+                failures-- > 0 ? Promise.reject(new Error("bus glitch")) : inner(buf, off, len)
+            if (where === "linkUp") await dev.linkUp()
+            else await dev.receive(Buffer.alloc(1600))
+            expect(dev.counters.busErrors).toBe(1)
+            expect(chip.txBusy()).toBe(true)
+            // f1 is still being sent from the first area: f2 must not be written over it.
+            expect(await dev.transmit(f2, f2.length)).toBe(true)
+            await dev.flushTx()
+            expect(wire.length).toBe(2)
+            expect(wire[0].equals(f1)).toBe(true)
+            expect(wire[1].equals(f2)).toBe(true)
+            // (the rig checks afterwards that the chip saw no byte of f1 written while it was sent)
+        })
+    }
 })

@@ -357,6 +357,6 @@ export class Enc28j60 implements NetDevice {
     private busError(): void {
         this.counters.busErrors++
         this.spi.abort()
-        this.tx.clear()
+        this.tx.forgetPointers()
     }
 }

@@ -38,7 +38,8 @@ const WIRE_MIN_FRAME = 60
  * The simulator sleeps fractions of a millisecond exactly. DeviceScript's ds.sleep()
  * truncates to whole milliseconds on a millisecond clock (sleep(1.23) waits about 1 ms,
  * sleep(0.25) only yields; ds.millis() is whole ms): on the device the wait for a frame's
- * end is a 1 ms sleep plus yielding EIR polls, bounded by maxPolls.
+ * end is a 1 ms sleep plus yielding EIR polls. So finish() is bounded by time, not by a
+ * count of polls, whose duration differs between the two.
  */
 const POLL_MS = 0.25
 /** WBM opcode and the per-packet control byte in front of the frame. */
@@ -71,7 +72,8 @@ export class Enc28j60Tx {
     private attempts = 0
     /** When the frame in flight can have left the wire at the earliest (ms). */
     private endsAt = 0
-    private maxPolls: number
+    /** Longest finish() may take: every attempt timing out (ms). */
+    private patienceMs: number
     /** EWRPT, ETXST and ETXND as last written (-1 unknown): only changed bytes are rewritten. */
     private ewrpt = -1
     private etxst = -1
@@ -87,17 +89,24 @@ export class Enc28j60Tx {
         private timeoutMs: number
     ) {
         this.frame = allocBytes(TX_PREFIX + MAX_FRAME + TSV_LEN)
-        this.maxPolls = (maxRetries + 1) * (timeoutMs / POLL_MS + 4)
+        this.patienceMs = (maxRetries + 1) * (timeoutMs + 2)
     }
 
-    /** Forgets any frame in flight and the pointer shadows (after a reset or a bus error). */
+    /** After a chip reset: nothing is in flight, and the pointer shadows are stale. */
     clear(): void {
         this.inFlight = false
+        this.forgetPointers()
+    }
+
+    /**
+     * After a bus error: the pointer shadows may be wrong, but a frame in flight may still be
+     * on the wire, so it stays in flight (the next send() collects it or times it out) and
+     * `start` keeps naming its area: the next frame is written into the other one.
+     */
+    forgetPointers(): void {
         this.ewrpt = -1
         this.etxst = -1
         this.etxnd = -1
-        // Not the first area: the next frame goes there.
-        this.start = 0
     }
 
     /** Writes a pointer pair, skipping a byte that already holds the value (old < 0: unknown). */
@@ -143,7 +152,8 @@ export class Enc28j60Tx {
     async finish(): Promise<void> {
         const timing = this.timing
         let since = timing.nowMs()
-        for (let i = 0; i < this.maxPolls && this.inFlight; i++) {
+        const deadline = since + this.patienceMs
+        while (this.inFlight && timing.nowMs() <= deadline) {
             // Do not poll a frame that cannot have ended: sleep through the rest of its wire time.
             const left = this.endsAt - timing.nowMs()
             if (left > 0) await timing.delayMs(left)
@@ -194,9 +204,13 @@ export class Enc28j60Tx {
     private async timedOut(): Promise<void> {
         this.counters.txTimeouts++
         // Or the chip was reset under the frame (TXRTS cleared, pointers gone): retrying would
-        // start whatever ETXST..ETXND now hold. Throw: counted as a bus error, which forgets
-        // the frame and the pointer shadows; the driver's next chip check brings the chip up.
-        if (!(await this.spi.holdsSettings())) throw new Error("ENC28J60: chip reset")
+        // start whatever ETXST..ETXND now hold. The frame is gone with the reset; throw:
+        // counted as a bus error, which forgets the pointer shadows; the driver's next chip
+        // check brings the chip up.
+        if (!(await this.spi.holdsSettings())) {
+            this.inFlight = false
+            throw new Error("ENC28J60: chip reset")
+        }
         await this.spi.clearBits(Reg.ECON1, ECON1_TXRTS)
         await this.resetLogic()
         if (this.attempts >= this.maxRetries) {
