@@ -3,8 +3,9 @@
 // The runtime's spiXfer() clocks whole buffers (tx and rx of equal length, at most
 // 4096 bytes) and cannot take a range, and DeviceScript buffers cannot be resized.
 // So a transfer of any length is split into power-of-two chunks (1514 bytes =
-// 1024+256+128+64+32+8+2), each with its own preallocated tx/rx pair: about 4 KB,
-// allocated once. CS stays low across chunks, so a buffer-memory stream is unbroken.
+// 512+512+256+128+64+32+8+2), each with its own preallocated tx/rx pair: 2 x 1023 B,
+// allocated once (chunks up to 512 B, not 1024: half the memory, the same 2 KB as the VM's
+// bridge, for one more SPI transfer per full frame). CS stays low across chunks, so a buffer-memory stream is unbroken.
 //
 // Chip select is driven with the GPIO object's native setMode(OutputLow/OutputHigh), which
 // is all that @devicescript/gpio's write() does after a mode check. Importing that package
@@ -22,8 +23,8 @@ type DsSpi = typeof ds & {
     spiXfer(tx: Buffer, rx: Buffer): Promise<void>
 }
 
-/** Largest chunk: 2^CHUNK_BITS bytes. */
-const CHUNK_BITS = 10
+/** Largest chunk: 2^CHUNK_BITS bytes (9: 2 KB of chunk buffers; 10 took 4 KB of the 64 KB heap). */
+const CHUNK_BITS = 9
 
 /** @devsWhenUsed */
 export class Esp32SpiBus implements SpiBus {
