@@ -1,6 +1,9 @@
 // `npm run sim -- --vm --netns NS` with Debian's dnsmasq in the namespace (root): the compiled
 // firmware, running in the DeviceScript VM with its SPI bridged to the chip model, takes a
-// lease, answers ping and echo at the leased address, and renews the lease at T1.
+// lease, answers ping and echo at the leased address, and renews the lease at T1. It runs with
+// device settings IP=10.0.2.77 and DHCP=1 (test/devs/dhcp-settings.ts): the settings address is
+// then only DHCP's fallback, so the lease must win. (test/vm-sim.test.ts runs the firmware with
+// no settings; test/vm-netns-static.test.ts with a static address.)
 import { afterAll, expect, test } from "vitest"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -47,7 +50,7 @@ describeNeeds("firmware in the VM takes a DHCP lease in a namespace", NEEDS, () 
     test("lease, ping and echo at the leased address, renewal", async () => {
         ns = await createNetns()
         dir = mkdtempSync(join(tmpdir(), "enc-vm-dhcp-"))
-        cli = startCli(["--vm", "--netns", ns.name])
+        cli = startCli(["--vm", "--netns", ns.name], { ...process.env, ENC28J60_VM_ENTRY: "test/devs/dhcp-settings.ts" })
         // The CLI puts its TAP in the namespace (10.0.2.2/24, the firmware's static gateway)
         // before the firmware starts; dnsmasq then serves on it. A DISCOVER sent before
         // dnsmasq is up is retried (RFC 2131 back-off).
@@ -71,6 +74,9 @@ describeNeeds("firmware in the VM takes a DHCP lease in a namespace", NEEDS, () 
         expect(+addr[2]).toBeGreaterThanOrEqual(50)
         expect(+addr[2]).toBeLessThanOrEqual(99)
         expect(readFileSync(join(dir, "leases"), "utf8")).toContain(` ${ip} `)
+        // The lease, not the settings address (DHCP=1 makes that the fallback only).
+        expect(cli.output()).toMatch(new RegExp(`vm: WASM> address ${ip.replace(/\./g, "\\.")}: try`))
+        expect(cli.output()).not.toMatch(/address 10\.0\.2\.77/)
 
         const ping = await ns.exec("ping", ["-c", "3", "-i", "0.3", "-W", "3", ip])
         expect(ping.stdout).toMatch(/3 packets transmitted, 3 received/)
