@@ -87,7 +87,7 @@ export class PassiveOpen {
                 r.sentAt = now
                 r.nextAt = now + this.sh.rtoInitial
                 l.synCount++
-                this.sendSynAck(r, now)
+                r.owed = !this.sendSynAck(r, now)
                 return
             }
         }
@@ -107,19 +107,19 @@ export class PassiveOpen {
     }
 
     /** (Re)sends the SYN-ACK of a request in the SYN queue. */
-    private sendSynAck(r: SynRequest, now: number): void {
-        this.emitSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), r.peerWs, now)
+    private sendSynAck(r: SynRequest, now: number): boolean {
+        return this.emitSynAck(r.localPort, r.remoteIp, r.remotePort, r.iss, seqAdd(r.irs, 1), r.peerWs, now)
     }
 
     /** A SYN-ACK with our MSS, and a window-scale option when the SYN had one (peerWs >= 0). */
-    private emitSynAck(localPort: number, remoteIp: number, remotePort: number, iss: number, ack: number, peerWs: number, now: number): void {
+    private emitSynAck(localPort: number, remoteIp: number, remotePort: number, iss: number, ack: number, peerWs: number, now: number): boolean {
         const sh = this.sh
         let win = sh.recvBuffer
         if (win > MAX_WINDOW) win = MAX_WINDOW
         sh.prepare(localPort, remotePort, iss, ack, TCP_SYN | TCP_ACK, win)
         sh.tx.mss = sh.ourMss
         if (peerWs >= 0) sh.tx.windowScale = OUR_WS_SHIFT
-        sh.transmit(remoteIp, null, 0, 0, now)
+        return sh.transmit(remoteIp, null, 0, 0, now)
     }
 
     /** A segment for a half-open request (passive SYN-RECEIVED). */
@@ -223,13 +223,23 @@ export class PassiveOpen {
         l.pendingEvents |= TCP_EV_ACCEPTABLE
     }
 
-    /** SYN-ACK retransmissions (1 s, 2 s, 4 s ...) and expiry of half-open requests. */
-    poll(now: number): void {
+    /**
+     * SYN-ACK retransmissions (1 s, 2 s, 4 s ...) and expiry of half-open requests; with
+     * retry (output is waiting for frames), SYN-ACKs that found none are sent again first.
+     */
+    poll(now: number, retry: boolean): void {
         const sh = this.sh
         const reqs = this.requests.entries
         for (let i = 0; i < reqs.length; i++) {
             const r = reqs[i]
-            if (r.listener < 0 || r.nextAt > now) continue
+            if (r.listener < 0) continue
+            // A SYN-ACK that found no frame goes first when poll() retries output (a
+            // client that sends one SYN, as passt does, would otherwise never connect).
+            if (retry && r.owed) {
+                r.owed = !this.sendSynAck(r, now)
+                continue
+            }
+            if (r.nextAt > now) continue
             if (r.retries >= sh.synAckRetries) {
                 sh.counters.synRequestsExpired++
                 this.dropRequest(r)
@@ -237,7 +247,7 @@ export class PassiveOpen {
             }
             r.retries++
             sh.counters.synAckRetransmits++
-            this.sendSynAck(r, now)
+            r.owed = !this.sendSynAck(r, now)
             let t = sh.rtoInitial
             for (let j = 0; j < r.retries && t < sh.rtoMax; j++) t *= 2
             r.nextAt = now + (t < sh.rtoMax ? t : sh.rtoMax)

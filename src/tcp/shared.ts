@@ -63,7 +63,7 @@ export class TcpShared {
     keepCount: number
     challengeLimit: number
 
-    /** Set when output had to stop for lack of a frame: poll() retries at retryAt. */
+    /** Set when output had to stop for lack of a frame: poll() retries it (and all output after it). */
     outputBlocked = false
     retryAt: number
 
@@ -134,11 +134,14 @@ export class TcpShared {
      * ring at ringOff. False when no frame was free (nothing sent; retry later).
      */
     transmit(dstIp: number, ring: RingBuffer, ringOff: number, len: number, now: number): boolean {
-        const f = this.port.allocIpv4Frame()
+        // While output waits for a frame, later output queues behind it (refused here, retried
+        // by poll() in turn): the pump handles received segments before poll(), so their
+        // answers would otherwise take every frame freed, step after step, and starve it.
+        const f = this.outputBlocked ? null : this.port.allocIpv4Frame()
         if (f === null) {
             this.counters.txNoFrame++
+            if (!this.outputBlocked) this.retryAt = now + OUTPUT_RETRY_MS
             this.outputBlocked = true
-            this.retryAt = now + OUTPUT_RETRY_MS
             return false
         }
         const off = IPV4_PAYLOAD_OFFSET

@@ -19,6 +19,8 @@ export class SynRequest {
     retries = 0
     nextAt = 0
     sentAt = 0
+    /** The last SYN-ACK found no frame: it goes out at the next retry (passive-open.ts). */
+    owed: boolean
 }
 
 /** @devsWhenUsed */

@@ -53,6 +53,8 @@ export class TcpLayer implements Ipv4Handler, AddressListener {
     private backlogMax: number
     private rx: TcpRepr
     private flushing = false
+    /** The connection that goes first when poll() retries output that found no frame. */
+    private turn = 0
 
     constructor(port: TcpIpPort, config: StackConfig) {
         if (config.tcpConnections < 1 || config.tcpConnections > MAX_SLOTS || config.tcpListeners < 1 || config.tcpListeners > MAX_SLOTS) {
@@ -164,8 +166,13 @@ export class TcpLayer implements Ipv4Handler, AddressListener {
         const sh = this.shared
         const retryOutput = sh.outputBlocked
         sh.outputBlocked = false
-        for (let i = 0; i < this.conns.length; i++) {
-            const c = this.conns[i]
+        // Half-open requests first: a SYN-ACK owed since it found no frame goes before any retry.
+        this.passive.poll(now, retryOutput)
+        // Connections waiting for frames take turns at going first.
+        const n = this.conns.length
+        if (retryOutput) this.turn = (this.turn + 1) % n
+        for (let i = 0; i < n; i++) {
+            const c = this.conns[(i + this.turn) % n]
             if (!c.inUse) continue
             if (c.nextDeadline() <= now || retryOutput) {
                 // One connection's bug must not stop the others' timers; its state is
@@ -179,7 +186,6 @@ export class TcpLayer implements Ipv4Handler, AddressListener {
                 this.tables.reap(c)
             }
         }
-        this.passive.poll(now)
         this.flushEvents()
     }
 
