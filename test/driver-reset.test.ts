@@ -23,7 +23,7 @@ async function expectTraffic(rig: Rig, seed: number): Promise<void> {
     expect(buf.subarray(0, inbound.length).equals(inbound)).toBe(true)
     const outbound = frame(200 + seed, seed + 1, PEER)
     wire.length = 0
-    expect(await dev.transmit(outbound, outbound.length)).toBe(true)
+    expect(await dev.transmit(Buffer.from(outbound), outbound.length)).toBe(true)
     await dev.flushTx()
     expect(wire.length).toBe(1)
     expect(wire[0].equals(outbound)).toBe(true)

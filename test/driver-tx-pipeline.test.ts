@@ -23,14 +23,24 @@ interface Watch {
     writesWhileSending: number
 }
 
-/** Wraps the rig's bus to see every WBM and every TXRTS set as the chip sees it. */
+/**
+ * Wraps the rig's bus to see every WBM and every TXRTS set as the chip sees it. A frame's
+ * WBM is a stream of transfers in one chip-select cycle: only the first carries the opcode.
+ */
 function watch(rig: Rig): Watch {
     const w: Watch = { starts: [], writes: 0, writesWhileSending: 0 }
     const inner = rig.bus.transfer.bind(rig.bus)
+    const select = rig.bus.select.bind(rig.bus)
+    let first = false
+    rig.bus.select = () => {
+        first = true
+        select()
+    }
     rig.bus.transfer = (buf: Buffer, off: number, len: number) => {
-        const op = buf[off]
+        const op = first ? buf[off] : -1
+        first = false
         const start = op === OP_BFS_ECON1 && len === 2 && (buf[off + 1] & ECON1_TXRTS) !== 0
-        if (op === OP_WBM && len > 8) {
+        if (op === OP_WBM) {
             w.writes++
             if (rig.chip.txBusy()) w.writesWhileSending++
         }
@@ -50,7 +60,7 @@ describe("ENC28J60 transmit: two areas", () => {
         for (let i = 0; i < 40; i++) {
             const f = frame(60 + ((i * 337) % 1455), i, PEER)
             sent.push(f)
-            expect(await dev.transmit(f, f.length)).toBe(true)
+            expect(await dev.transmit(Buffer.from(f), f.length)).toBe(true)
         }
         await dev.flushTx()
         expect(wire.length).toBe(40)
@@ -74,7 +84,7 @@ describe("ENC28J60 transmit: two areas", () => {
                     // One frame through the first area: the next one goes to the second.
                     const f0 = frame(300, 1, PEER)
                     want.push(f0)
-                    await dev.transmit(f0, f0.length)
+                    await dev.transmit(Buffer.from(f0), f0.length)
                     await dev.flushTx()
                 }
                 const home = area === "first" ? AREA_A : AREA_B
@@ -85,10 +95,10 @@ describe("ENC28J60 transmit: two areas", () => {
                 // f2 differs from f1 in every length and byte: a retry from the wrong area shows.
                 const f2 = frame(900, 3, PEER)
                 want.push(f1, f2)
-                expect(await dev.transmit(f1, f1.length)).toBe(true)
+                expect(await dev.transmit(Buffer.from(f1), f1.length)).toBe(true)
                 // f2 lands in the other area while f1 is on the wire; then f1's failure is
                 // collected and f1 started again from its own area before f2 goes.
-                expect(await dev.transmit(f2, f2.length)).toBe(true)
+                expect(await dev.transmit(Buffer.from(f2), f2.length)).toBe(true)
                 await dev.flushTx()
                 expect(wire.length).toBe(want.length)
                 for (let i = 0; i < want.length; i++) expect(wire[i].equals(want[i])).toBe(true)
@@ -115,6 +125,8 @@ describe("ENC28J60 transmit: two areas", () => {
         const rnd = mulberry32(7)
         const sent: Buffer[] = []
         const buf = Buffer.alloc(1514)
+        // One caller buffer for every frame (transmit leaves junk in it): retries come from chip memory.
+        const out = Buffer.alloc(1514)
         let received = 0
         for (let i = 0; i < 600; i++) {
             const r = rnd()
@@ -123,7 +135,8 @@ describe("ENC28J60 transmit: two areas", () => {
             else if (r < 0.1) chip.faults.txAbortNext(1)
             const f = frame(14 + Math.floor(rnd() * 1501), 1000 + i, PEER)
             sent.push(f)
-            expect(await dev.transmit(f, f.length)).toBe(true)
+            f.copy(out)
+            expect(await dev.transmit(out, f.length)).toBe(true)
             const s = rnd()
             if (s < 0.2) {
                 const inc = frame(60 + Math.floor(rnd() * 1455), 5000 + i)
@@ -160,13 +173,38 @@ describe("ENC28J60 transmit: two areas", () => {
         expect(firsts).toBe(sent.length)
     })
 
+    test("the caller's buffer is overwritten by transmit; a late-collided frame is retried intact after the caller reused it", async () => {
+        const rig = await initRig({ fullDuplex: false })
+        const { chip, dev, wire } = rig
+        const f1 = frame(1514, 21, PEER)
+        const f2 = frame(700, 22, PEER)
+        // f1 collides late twice: its retries run inside the next transmit, after the caller
+        // has put f2 into the same buffer, and at the flush, after the caller scribbled on it.
+        chip.faults.lateCollisionNext(2)
+        const buf = Buffer.from(f1)
+        expect(await dev.transmit(buf, f1.length)).toBe(true)
+        expect(buf.equals(f1)).toBe(false) // MISO junk now (NetDevice.transmit)
+        buf.fill(0)
+        f2.copy(buf)
+        expect(await dev.transmit(buf, f2.length)).toBe(true)
+        expect(buf.subarray(0, f2.length).equals(f2)).toBe(false)
+        buf.fill(0x33)
+        await dev.flushTx()
+        expect(chip.stats.lateCollisions).toBe(2)
+        expect(dev.counters.txLateCollisionRetries).toBe(2)
+        expect(dev.counters.txGiveUps).toBe(0)
+        expect(wire.length).toBe(2)
+        expect(wire[0].equals(f1)).toBe(true)
+        expect(wire[1].equals(f2)).toBe(true)
+    })
+
     for (const where of ["linkUp", "receive"] as const) {
         test(`a bus error in ${where}() while a frame is on the wire: the next frame goes to the other area`, async () => {
             const rig = await initRig({}, 20e6)
             const { dev, chip, wire } = rig
             const f1 = frame(1514, 3, PEER)
             const f2 = frame(1514, 5, PEER)
-            expect(await dev.transmit(f1, f1.length)).toBe(true)
+            expect(await dev.transmit(Buffer.from(f1), f1.length)).toBe(true)
             expect(chip.txBusy()).toBe(true)
             // One SPI transfer fails in the next call, which has nothing to do with transmit.
             const inner = rig.bus.transfer.bind(rig.bus)
@@ -178,7 +216,7 @@ describe("ENC28J60 transmit: two areas", () => {
             expect(dev.counters.busErrors).toBe(1)
             expect(chip.txBusy()).toBe(true)
             // f1 is still being sent from the first area: f2 must not be written over it.
-            expect(await dev.transmit(f2, f2.length)).toBe(true)
+            expect(await dev.transmit(Buffer.from(f2), f2.length)).toBe(true)
             await dev.flushTx()
             expect(wire.length).toBe(2)
             expect(wire[0].equals(f1)).toBe(true)

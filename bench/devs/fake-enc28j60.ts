@@ -1,5 +1,7 @@
 // A fake ENC28J60 for the VM cost bench (bench/devs/vm-cost.ts): only what the driver
-// uses, one whole SPI transfer at a time with native blits (the chip model in sim/ is
+// uses, one whole SPI transfer at a time with native blits. A buffer-memory stream (RBM,
+// WBM) goes on over the transfers of one chip-select cycle: the driver's WBM is the opcode
+// and control byte, then the caller's frame, then the status-vector zeros (the chip model in sim/ is
 // Node-only, and test/devs/driver.devs.ts's scripted chip goes byte by byte, far too
 // slow to sit under a timing). Frames the peer "puts on the wire" land in the receive
 // ring with a real packet header; a frame the driver starts (ECON1.TXRTS) is "sent" at
@@ -133,6 +135,7 @@ export class FakeEnc28j60 implements SpiBus {
     async transfer(buf: Buffer, off: number, len: number): Promise<void> {
         if (this.log !== null) this.record(LOG_TRANSFER, this.first ? buf[off] : 0, len > 1 ? buf[off + 1] : 0, len)
         if (!this.first) {
+            // A later transfer of the same command: the stream goes on where it stopped.
             if (this.op === OP_RBM) this.readMem(buf, off, len)
             else if (this.op === OP_WBM) this.writeMem(buf, off, len)
             return
@@ -209,12 +212,17 @@ export class FakeEnc28j60 implements SpiBus {
         this.set16(R_ERDPTL, rd)
     }
 
-    /** WBM: EWRPT auto-increments (the transmit area never wraps). */
+    /**
+     * WBM: EWRPT auto-increments (the transmit area never wraps). MISO floats during a
+     * write: the sent bytes come back as 0xFF, as from the chip model (the driver's
+     * caller gets its frame buffer back overwritten, NetDevice.transmit).
+     */
     private writeMem(buf: Buffer, off: number, n: number): void {
         if (n <= 0) return
         const wr = this.get16(R_EWRPTL)
         if (wr + n > MEM_SIZE) throw new Error("fake chip: WBM past its memory")
         this.mem.blitAt(wr, buf, off, n)
+        buf.fillAt(off, n, 0xff)
         this.set16(R_EWRPTL, wr + n)
     }
 
@@ -303,7 +311,8 @@ export class NullBus implements SpiBus {
 /**
  * Replays a transfer log once against bus (select / transfer / deselect with the logged
  * opcode, argument and length; data bytes are whatever scratch holds). A transfer
- * longer than scratch is cut to its length (the bench's scratch lacks 5 of 1523 bytes).
+ * longer than scratch is cut to its length (a safety net: the longest transfer is a
+ * 1514-byte frame, the bench's scratch has 1518).
  */
 export async function replayLog(bus: SpiBus, log: Buffer, entries: number, scratch: Buffer): Promise<void> {
     for (let e = 0; e < entries; e++) {

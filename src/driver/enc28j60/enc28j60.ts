@@ -284,9 +284,10 @@ export class Enc28j60 implements NetDevice {
     }
 
     /**
-     * Hands buf[0..len) to the chip (buf is not modified) and returns without waiting
-     * for the wire; the outcome (sent, retried, given up) is collected by the next
+     * Hands buf[0..len) to the chip and returns without waiting for the wire; the
+     * outcome (sent, retried from chip memory, given up) is collected by the next
      * transmit or receive and shows in the counters. flushTx() waits for it.
+     * buf[0..len) is written to the chip in place and holds MISO junk afterwards.
      * False when the frame was refused or the bus failed.
      */
     async transmit(buf: Buffer, len: number): Promise<boolean> {

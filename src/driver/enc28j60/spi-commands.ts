@@ -2,11 +2,12 @@
 //
 // Every command is one chip-select cycle and, where possible, one transfer of a
 // small preallocated scratch buffer: the opcode and its argument bytes go out
-// together. Banked registers need ECON1.BSEL; the bank last selected is
-// remembered so a switch costs nothing when it is already right.
+// together; buffer-memory streams (RBM, WBM) add transfers of the caller's buffer.
+// Banked registers need ECON1.BSEL; the bank last selected is remembered so a
+// switch costs nothing when it is already right.
 
 import { SpiBus } from "../spi-bus"
-import { allocBytes } from "../../util/bytes"
+import { allocBytes, fillBytes } from "../../util/bytes"
 import { Enc28j60Counters } from "./counters"
 import {
     ECON1_BSEL,
@@ -15,6 +16,7 @@ import {
     OP_RBM,
     OP_RCR,
     OP_SRC,
+    OP_WBM,
     OP_WCR,
     REG_ADDR_MASK,
     REG_BANK_SHIFT,
@@ -183,11 +185,21 @@ export class Enc28j60Spi {
         this.counters.spiTransactions++
     }
 
-    /** Sends buf[off..off+len) as one command; buf[off] is the opcode (WBM). */
-    async sendCommand(buf: Buffer, off: number, len: number): Promise<void> {
+    /**
+     * WBM of `head` (one byte), buf[0..len) and `zeros` zero bytes (at most 7): one
+     * chip-select cycle of three transfers, the chip writing on while CS stays low. The
+     * caller's bytes are sent in place, so buf[0..len) then holds what MISO clocked in.
+     */
+    async writeBuffer(head: number, buf: Buffer, len: number, zeros: number): Promise<void> {
         const bus = this.bus
+        const s = this.scratch
+        s[0] = OP_WBM
+        s[1] = head
         bus.select()
-        await bus.transfer(buf, off, len)
+        await bus.transfer(s, 0, 2)
+        await bus.transfer(buf, 0, len)
+        fillBytes(s, 0, zeros, 0)
+        await bus.transfer(s, 0, zeros)
         bus.deselect()
         this.counters.spiTransactions++
     }
