@@ -273,7 +273,7 @@ function analyse(off: VmRaw, on: VmRaw): VmCostResult {
     const driverCalls = [
         { label: "receive one 1514 B frame (EIR, EPKTCNT, header + frame in one RBM, free)", us: f.cycle("drv.rx1514") - f.cycle("drv.rx1514.harness") - f.bus("drv.rx1514"), spi: "drv.rx1514" },
         { label: "an empty receive poll (EIR, EPKTCNT)", us: drvPollCycle - f.cycle("empty"), spi: "drv.poll" },
-        { label: "transmit one 1514 B frame (copy, WBM, pointers, TXRTS)", us: f.cycle("drv.tx1514") - f.bus("drv.tx1514") - drvPollCycle, spi: "drv.tx1514" },
+        { label: "transmit one 1514 B frame (WBM from the caller's buffer, pointers, TXRTS)", us: f.cycle("drv.tx1514") - f.bus("drv.tx1514") - drvPollCycle, spi: "drv.tx1514" },
     ].map((d) => {
         let spiCommands = f.perCycle(off.spi, d.spi)
         if (d.spi === "drv.tx1514") spiCommands -= f.perCycle(off.spi, "drv.poll")
