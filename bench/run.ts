@@ -4,7 +4,7 @@
 
 import { writeFileSync } from "node:fs"
 import { cpus, release, type } from "node:os"
-import { DEFAULT_CONFIG, StackConfig } from "../src/config"
+import { StackConfig, makeConfig } from "../src/config"
 import { bulk, BulkResult, WIRE_PAYLOAD_LIMIT_BPS } from "./throughput"
 import { startupBytes } from "./memory"
 import { connectionRate } from "./connections"
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     out(row(["---", "---:", "---:"]))
     for (const cfg of CONFIGS) {
         const base = await startupBytes(cfg.config)
-        const slots = cfg.config.tcpConnections ?? DEFAULT_CONFIG.tcpConnections
+        const slots = cfg.config.tcpConnections ?? makeConfig(null).tcpConnections
         const more = await startupBytes({ ...cfg.config, tcpConnections: slots + 1 })
         out(row([`${cfg.name} (${slots} slot${slots === 1 ? "" : "s"})`, base, more - base]))
     }

@@ -29,7 +29,7 @@
 // it started and exit 0; a missing tool or a failed start exits non-zero.
 
 import { parseArgs } from "node:util"
-import { DEFAULT_CONFIG, StackConfig } from "../src/config"
+import { StackConfig, makeConfig } from "../src/config"
 import { MissingToolError } from "./attach/process"
 import { startPasst } from "./attach/passt"
 import { startTap } from "./attach/tap"
@@ -131,9 +131,9 @@ async function main(): Promise<number> {
         console.error("sim: --netns needs root (it creates a TAP device and moves it into the namespace)")
         return 1
     }
-    let config: StackConfig = DEFAULT_CONFIG
+    let config: StackConfig = makeConfig(null)
     // The firmware in the VM has its own configuration: the namespace takes its static gateway.
-    if (opts.netns && !opts.vm) config = { ...DEFAULT_CONFIG, ip: NETNS_DEVICE, gateway: NETNS_PEER }
+    if (opts.netns && !opts.vm) config = makeConfig({ ip: NETNS_DEVICE, gateway: NETNS_PEER })
 
     // The run ends with a signal (exit 0) or the peer dying (exit 1). Handlers go in first,
     // so a Ctrl-C during start-up still stops what was already started.

@@ -85,11 +85,13 @@ export interface StackConfig {
 }
 
 /**
- * The defaults, as a JSON text parsed once at start-up: in DeviceScript a string is data,
- * while an object literal is function code (the image holds at most 64 KB of it; this
- * saves about 300 bytes). test/stack.test.ts checks that it names every field above.
+ * The defaults, as a JSON text: in DeviceScript a string is data, while an object literal is
+ * function code (the image holds at most 64 KB of it; this saves about 300 bytes).
+ * test/status-counters.test.ts checks that it names every field above. Parsed at each
+ * makeConfig call, never kept in a module constant: a constant would hold a second copy
+ * (~700 B of the VM's heap) for ever beside the config the stack keeps.
  */
-export const DEFAULT_CONFIG: StackConfig = JSON.parse(
+const DEFAULT_CONFIG_TEXT =
     // Interface: MAC 02:00:00:00:00:02, the passt addresses, 3 frames, 8 ARP entries (5 min TTL).
     '{"mac":[2,0,0,0,0,2],"ip":"10.0.2.15","netmask":"255.255.255.0","gateway":"10.0.2.2",' +
         '"mtu":1500,"txFrames":3,"arpEntries":8,"arpTtlMs":300000,"arpRequestIntervalMs":1000,' +
@@ -103,14 +105,11 @@ export const DEFAULT_CONFIG: StackConfig = JSON.parse(
         '"tcpKeepIntervalMs":75000,"tcpKeepCount":9,"tcpChallengeAckLimit":10,' +
         '"tcpEphemeralMin":49152,"tcpEphemeralMax":65535,"tcpSecretSeed":0,"tcpSecretSeed2":0,' +
         // UDP and DHCP: static address unless a caller turns DHCP on.
-        '"udpPorts":2,"dhcp":false,"dhcpMaxDiscovers":4}',
-)
+        '"udpPorts":2,"dhcp":false,"dhcpMaxDiscovers":4}'
 
-/** A copy of the default config with some fields replaced. */
+/** A fresh default config with the fields of `overrides` (if any) replaced. */
 export function makeConfig(overrides: any): StackConfig {
-    const c: any = {}
-    const d: any = DEFAULT_CONFIG
-    for (const k of Object.keys(d)) c[k] = d[k]
+    const c: any = JSON.parse(DEFAULT_CONFIG_TEXT)
     if (overrides) for (const k of Object.keys(overrides)) c[k] = overrides[k]
     return c as StackConfig
 }

@@ -1,13 +1,16 @@
-// The counters objects the status page lists are made from JSON texts (a string is data in
-// DeviceScript, an object literal is function code): each text must name every field of
-// its interface, in order, all 0 — a missing one would count NaN.
+// The counters objects the status page lists: the interface's is parsed from a JSON text
+// (a string is data in DeviceScript), the TCP layer's and the driver's are built by
+// zeroFields calls (string-literal keys: no heap strings in the VM). Either way every field
+// of the interface must be there, in order, all 0 — a missing one would count NaN (tsc only
+// checks that each name given is a field). The default StackConfig is a JSON text parsed by
+// every makeConfig call.
 import { describe, expect, test } from "vitest"
 import { readFileSync } from "node:fs"
 import { newInterfaceCounters } from "../src/iface/counters"
 import { newTcpCounters } from "../src/tcp/counters"
 import { newCounters } from "../src/driver/enc28j60/counters"
 import { REPO_ROOT } from "./helpers/sim-cli"
-import { DEFAULT_CONFIG } from "../src/config"
+import { makeConfig } from "../src/config"
 
 /** The field names of `interface NAME { ... }` in a source file, in order. */
 function interfaceFields(file: string, name: string): string[] {
@@ -18,7 +21,7 @@ function interfaceFields(file: string, name: string): string[] {
     return [...body.matchAll(/^\s+(\w+): number/gm)].map((m) => m[1])
 }
 
-describe("counters made from JSON", () => {
+describe("counters objects", () => {
     const cases: Array<[string, string, () => object]> = [
         ["src/iface/counters.ts", "InterfaceCounters", newInterfaceCounters],
         ["src/tcp/counters.ts", "TcpCounters", newTcpCounters],
@@ -44,8 +47,21 @@ describe("the default StackConfig made from JSON", () => {
         const body = src.slice(start, src.indexOf("\n}\n", start))
         const fields = [...body.matchAll(/^\s+(\w+): (number\[\]|number|string|boolean)$/gm)].map((m) => [m[1], m[2]])
         expect(fields.length).toBeGreaterThan(30)
-        expect(Object.keys(DEFAULT_CONFIG)).toEqual(fields.map((f) => f[0]))
-        const c = DEFAULT_CONFIG as unknown as Record<string, unknown>
+        const c = makeConfig(null) as unknown as Record<string, unknown>
+        expect(Object.keys(c)).toEqual(fields.map((f) => f[0]))
         for (const [name, type] of fields) expect(type === "number[]" ? Array.isArray(c[name]) : typeof c[name]).toBe(type === "number[]" ? true : type)
+    })
+
+    test("makeConfig: a fresh object each call, overrides replace fields in place", () => {
+        const a = makeConfig({ tcpConnections: 3, dhcp: true })
+        expect(a.tcpConnections).toBe(3)
+        expect(a.dhcp).toBe(true)
+        const keys = Object.keys(a)
+        a.mac[0] = 0xff
+        const b = makeConfig(null)
+        expect(b).not.toBe(a)
+        expect(b.mac[0]).toBe(2)
+        expect(b.tcpConnections).toBe(4)
+        expect(Object.keys(b)).toEqual(keys) // no override added a field or moved one
     })
 })
