@@ -27,7 +27,7 @@ const CONFIGS: DevCfg[] = [
         name: "default (2 KB rings)",
         config: {},
         note:
-            "DEFAULT_CONFIG: rings 2048+2048, so our MSS = half the ring = 1024 and two segments fit the window; " +
+            "makeConfig() defaults: rings 2048+2048, so our MSS = half the ring = 1024 and two segments fit the window; " +
             "MSS 1024 alone would cap goodput at 1024/1102 of 10 Mbit/s = 1161.6 kB/s (97.9 % of the MSS-1460 limit), " +
             "the two-segment window caps it far lower",
     },
@@ -37,9 +37,9 @@ const CONFIGS: DevCfg[] = [
         config: { tcpConnections: 1, tcpSendBuffer: 8192, tcpRecvBuffer: 8192, txFrames: 2 },
         note:
             "tcpConnections 1, tcpSendBuffer = tcpRecvBuffer = 8192, txFrames 2: MSS 1460 and 5.6 segments of window. " +
-            "Its buffers take about as much as DEFAULT_CONFIG's (section 2); in the DeviceScript VM (64 KB heap) a NetStack " +
-            "with it, its driver and the ESP32 SPI glue's 4 KB leave about 8 KB free, as much as the firmware's own config " +
-            "(3 slots, 2 frames) does (measured by hand with a probe allocating 1 KB at a time, not by this run)",
+            "Its buffers (section 2) are about 4 KB more than the firmware's stack (17,008 B with 3 slots of 2+2 KB), " +
+            "whose free heap under load in the DeviceScript VM is 4.8 KB (README, Memory): a board built for bulk transfer " +
+            "would trade apps or slots for it; its heap in the VM is not measured by this run",
     },
 ]
 
