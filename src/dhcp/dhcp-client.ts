@@ -3,7 +3,7 @@
 // port 68. One deadline (`at`) drives every state:
 //   INIT       send DISCOVER (new xid) → SELECTING
 //   SELECTING  first valid OFFER → REQUEST (broadcast, same xid) → REQUESTING;
-//              timeout: DISCOVER again, or the static address after maxDiscovers
+//              timeout: DISCOVER again, or the static address after dhcpMaxDiscovers
 //   REQUESTING ACK → BOUND; NAK or REQUEST_TRIES timeouts → INIT
 //   BOUND      at T1 → RENEWING: REQUEST unicast to the server (ciaddr = our address)
 //   RENEWING   at T2 → REBINDING: REQUEST broadcast; ACK → BOUND, NAK → INIT

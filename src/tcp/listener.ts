@@ -19,6 +19,7 @@ export class Listener {
     synReceived = 0
     synDropped = 0
     cookiesSent = 0
+    /** Completed handshakes this listener could not take: accept queue full or no free slot (counters acceptQueueOverflows / noFreeSlot say which). */
     acceptOverflows = 0
     /** When the last SYN cookie was sent (the SYN queue overflowed). */
     cookieAt: number
