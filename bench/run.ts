@@ -38,7 +38,7 @@ const CONFIGS: DevCfg[] = [
         note:
             "tcpConnections 1, tcpSendBuffer = tcpRecvBuffer = 8192, txFrames 2: MSS 1460 and 5.6 segments of window. " +
             "Its buffers (section 2) are about 4 KB more than the firmware's stack (17,008 B with 3 slots of 2+2 KB), " +
-            "whose free heap under load in the DeviceScript VM is 4.8 KB (README, Memory): a board built for bulk transfer " +
+            "whose free heap under load in the DeviceScript VM is 5.5 KB (README, Memory): a board built for bulk transfer " +
             "would trade apps or slots for it; its heap in the VM is not measured by this run",
     },
 ]

@@ -24,10 +24,12 @@ import { formatIpv4, parseIpv4 } from "../wire/ipv4"
 /**
  * What the firmware changes in the defaults, sized for the 64 KB heap with the apps below
  * (measured in the DeviceScript VM, whose heap is the ESP32's: see the README's memory
- * budget): 3 connection slots with 2 KB + 2 KB rings, 2 transmit frames, DHCP on. A JSON
- * text because a string is data and an object literal is code.
+ * budget): 3 connection slots with 2 KB + 2 KB rings, 2 transmit frames, 4 ARP entries (a
+ * gateway and a few LAN peers), 2 half-open requests (3 listeners of backlog 1; SYN cookies
+ * answer beyond that), DHCP on. A JSON text because a string is data and an object literal
+ * is code.
  */
-const FIRMWARE_CONFIG = '{"dhcp":true,"tcpConnections":3,"tcpListeners":3,"txFrames":2}'
+const FIRMWARE_CONFIG = '{"dhcp":true,"tcpConnections":3,"tcpListeners":3,"txFrames":2,"arpEntries":4,"tcpSynQueue":2}'
 
 /** 31 random bits from the runtime's generator; two of them make the 62-bit TCP secret. */
 function randomWord(): number {
