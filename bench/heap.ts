@@ -10,8 +10,9 @@
 // after full collections (--test mode collects at every allocation). Accuracy: one buffer
 // (256 B) plus the buffers' own headers and the array holding them (together under 1 KB),
 // so the figure errs low by at most about 1 KB.
-import { Socket, createServer } from "node:net"
+import { Socket } from "node:net"
 import { startCli } from "../test/helpers/sim-cli"
+import { freeTcpPort } from "../test/helpers/interop"
 
 export interface HeapResult {
     /** Ballast the probe held before the panic: the free heap at that load, bytes. */
@@ -24,17 +25,6 @@ export interface HeapResult {
     discardedBytes: number
     /** Everything the simulator and the VM printed. */
     log: string
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer()
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as { port: number }).port
-            s.close(() => resolve(port))
-        })
-    })
 }
 
 /** A client that writes 1 KB blocks as fast as the peer takes them, until stopped. */
@@ -66,7 +56,7 @@ function httpGet(port: number): Promise<string> {
 
 /** entry: the probe program (another one, e.g. a variant of the firmware, to compare). */
 export async function measureHeap(entry = "test/devs/heap-probe.ts"): Promise<HeapResult> {
-    const [echoPort, discardPort, statusPort] = [await freePort(), await freePort(), await freePort()]
+    const [echoPort, discardPort, statusPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()]
     const cli = startCli(
         ["--vm", "--port", String(echoPort), "--discard-port", String(discardPort), "--status-port", String(statusPort)],
         { ...process.env, ENC28J60_VM_ENTRY: entry },

@@ -1,21 +1,11 @@
 // End to end through passt (when installed): a host TCP client on loopback reaches the echo
 // and discard apps of the simulated device (chip model + driver + NetStack), real time.
 import { afterEach, expect, test } from "vitest"
-import { connect, createServer, Socket } from "node:net"
+import { connect, Socket } from "node:net"
 import { startPasst, PasstPort } from "../sim/attach/passt"
 import { createSimDevice, SimDevice, UnpadForPasst } from "../sim/device"
 import { describeNeeds } from "./helpers/skip"
-
-function freeTcpPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer()
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as any).port
-            s.close(() => resolve(port))
-        })
-    })
-}
+import { freeTcpPort } from "./helpers/interop"
 
 /** Connects, sends `data`, half-closes, and collects everything until the device closes. */
 function exchange(port: number, data: Buffer): Promise<Buffer> {

@@ -11,6 +11,7 @@ import { MissingToolError, pidAlive } from "../sim/attach/process"
 import { PasstPort, startPasst } from "../sim/attach/passt"
 import { describeNeeds } from "./helpers/skip"
 import { CliRun, REPO_ROOT, startCli } from "./helpers/sim-cli"
+import { freeTcpPort } from "./helpers/interop"
 
 const GUEST_MAC = "020000000002"
 const PASST_MAC = "020000000001"
@@ -23,17 +24,6 @@ function arpRequest(targetIp: number[]): Buffer {
         Buffer.from(targetIp),
         Buffer.alloc(18),
     ])
-}
-
-function freeTcpPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer()
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as any).port
-            s.close(() => resolve(port))
-        })
-    })
 }
 
 /** Collects frames from a port and lets a test wait for one matching a predicate. */

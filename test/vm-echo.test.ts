@@ -3,23 +3,13 @@
 // echo must come back intact, with no InfiniteLoop (watchdog) or OutOfMemory panic, in a VM
 // that runs with GC stress (--test mode collects at every allocation).
 import { afterAll, beforeAll, expect, test } from "vitest"
-import { connect, createServer } from "node:net"
+import { connect } from "node:net"
 import { PasstPort, startPasst } from "../sim/attach/passt"
 import { pidAlive } from "../sim/attach/process"
 import { UnpadForPasst } from "../sim/device"
 import { VmDevice, createVmDevice } from "../sim/vm-runner"
 import { describeNeeds } from "./helpers/skip"
-
-function freeTcpPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer()
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as { port: number }).port
-            s.close(() => resolve(port))
-        })
-    })
-}
+import { freeTcpPort } from "./helpers/interop"
 
 /** Sends data to 127.0.0.1:port and collects as many bytes back; rejects after ms. */
 function echoThrough(port: number, data: Buffer, ms: number): Promise<Buffer> {

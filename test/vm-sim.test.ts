@@ -3,21 +3,10 @@
 // its bytes echoed by the firmware; Ctrl-C must stop the VM too.
 import { afterEach, expect, test } from "vitest"
 import { spawnSync } from "node:child_process"
-import { createServer } from "node:net"
 import { pidAlive } from "../sim/attach/process"
 import { describeNeeds } from "./helpers/skip"
 import { CliRun, startCli } from "./helpers/sim-cli"
-
-function freeTcpPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer()
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as { port: number }).port
-            s.close(() => resolve(port))
-        })
-    })
-}
+import { freeTcpPort } from "./helpers/interop"
 
 describeNeeds("npm run sim -- --vm (passt)", { tools: ["passt", "nc"] }, () => {
     let cli: CliRun = null
