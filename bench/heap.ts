@@ -12,7 +12,7 @@
 // so the figure errs low by at most about 1 KB.
 import { Socket } from "node:net"
 import { startCli } from "../test/helpers/sim-cli"
-import { freeTcpPort } from "../test/helpers/interop"
+import { freeTcpPort } from "../test/helpers/ports"
 
 export interface HeapResult {
     /** Ballast the probe held before the panic: the free heap at that load, bytes. */

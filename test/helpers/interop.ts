@@ -6,7 +6,6 @@
 
 import { ChildProcess, execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { findExecutable, pidAlive } from "../../sim/attach/process"
@@ -25,17 +24,7 @@ export function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms))
 }
 
-/** A free TCP port on host loopback (for passt's forward). */
-export function freeTcpPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = createServer()
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => {
-            const port = (s.address() as any).port
-            s.close(() => resolve(port))
-        })
-    })
-}
+export { freeTcpPort } from "./ports"
 
 // ---------------------------------------------------------------------- device in a namespace
 
