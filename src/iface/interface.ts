@@ -22,9 +22,7 @@ import {
     MAC_LEN,
     ethernetEmit,
     ethernetParse,
-    macIsBroadcast,
     macIsGroup,
-    macSetBroadcast,
 } from "../wire/ethernet"
 import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, ArpRepr, arpEmit, arpParse } from "../wire/arp"
 import {
@@ -113,7 +111,7 @@ export class Interface {
         this.mac = allocBytes(MAC_LEN)
         for (let i = 0; i < MAC_LEN; i++) this.mac[i] = config.mac[i]
         this.broadcastMac = allocBytes(MAC_LEN)
-        macSetBroadcast(this.broadcastMac, 0)
+        fillBytes(this.broadcastMac, 0, MAC_LEN, 0xff)
         this.zeroMac = allocBytes(MAC_LEN)
         this.pool = new TxPool(config.txFrames, config.mtu + ETHERNET_HEADER_LEN)
         this.arp = new ArpCache(config.arpEntries, config.arpTtlMs, config.arpRequestIntervalMs, config.arpResolveTimeoutMs, this.counters)
@@ -187,7 +185,7 @@ export class Interface {
             count(c, "ethDropShort")
             return
         }
-        if (!bytesEqual(eth.dst, 0, this.mac, 0, MAC_LEN) && !macIsBroadcast(eth.dst, 0)) {
+        if (!bytesEqual(eth.dst, 0, this.mac, 0, MAC_LEN) && !bytesEqual(eth.dst, 0, this.broadcastMac, 0, MAC_LEN)) {
             if (macIsGroup(eth.dst, 0)) count(c, "ethDropMulticast")
             else count(c, "ethDropNotOurs")
             return

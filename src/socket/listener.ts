@@ -95,7 +95,8 @@ export class TcpListener implements PollTarget {
     pollEvents(): number {
         const h = this.handle
         if (h < 0) return POLLNVAL
-        return this.ctx.tcp.acceptable(h) ? POLLIN : 0
+        const l = this.ctx.tcp.tables.listener(h) // (as TcpSocket.pollEvents: no layer method)
+        return l !== null && l.acceptQueueLength() > 0 ? POLLIN : 0
     }
 
     /** Half-open connections (SYN-RECEIVED) in the SYN queue. */

@@ -108,7 +108,8 @@ export class PollSet {
 
     /** revents of a target, 0 if absent. */
     reventsOf(target: PollTarget): number {
-        return this.revents(this.indexOf(target))
+        const i = this.indexOf(target)
+        return i >= 0 ? this.ready[i] : 0
     }
 
     /** Re-evaluates every entry; returns how many have a non-zero revents. */

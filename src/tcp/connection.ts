@@ -16,6 +16,7 @@
 
 import { RingBuffer } from "../storage/ring-buffer"
 import { Assembler } from "../storage/assembler"
+import { zeroFields } from "../util/zero-fields"
 import { RttEstimator } from "./rtt"
 import { TcpState } from "./state"
 import { TCP_EV_CLOSED, TCP_EV_ERROR, TCP_EV_READABLE, TCP_EV_WRITABLE } from "./events"
@@ -180,66 +181,34 @@ export class Connection {
         this.userHeld = false
         this.listenerIndex = -1
         this.state = TcpState.Closed
-        this.error = 0
-        this.localIp = 0
-        this.localPort = 0
-        this.remoteIp = 0
-        this.remotePort = 0
-        this.iss = 0
-        this.sndUna = 0
-        this.sndNxt = 0
-        this.sndMax = 0
-        this.sndWnd = 0
-        this.sndWl1 = 0
-        this.sndWl2 = 0
-        this.maxSndWnd = 0
-        this.peerBufEst = 0
+        // The number fields that start at 0, by name: a key passed to zeroFields costs about
+        // half the code of a `this.x = 0` store (~130 B in all). Runs once per connection, not
+        // per segment (each call makes a small garbage array of its keys).
+        zeroFields<Connection>(this, "error", "localIp", "localPort", "remoteIp", "remotePort", "iss", "sndUna")
+        zeroFields<Connection>(this, "sndNxt", "sndMax", "sndWnd", "sndWl1", "sndWl2", "maxSndWnd", "peerBufEst")
+        zeroFields<Connection>(this, "sndWndShift", "irs", "rcvNxt", "rcvAdvRight", "rcvSegMax", "unackedBytes", "retries")
+        zeroFields<Connection>(this, "persistShift", "lastSendAt", "rttSeq", "cwnd", "dupAcks", "recover", "bytesAckedCa")
+        zeroFields<Connection>(this, "recvLimit", "keepIdleMs", "keepIntervalMs", "keepCount", "pendingEvents", "segsIn", "segsOut")
+        zeroFields<Connection>(this, "bytesIn", "bytesOut", "retransmits", "fastRetransmits", "timeouts", "oooDropped")
         this.sndMss = 536
         this.wsOk = false
-        this.sndWndShift = 0
         this.finQueued = false
         this.finAcked = false
-        this.irs = 0
-        this.rcvNxt = 0
-        this.rcvAdvRight = 0
         this.rcvMss = 536
         this.rcvFin = false
         this.oooFinSeq = -1
-        this.rcvSegMax = 0
-        this.unackedBytes = 0
         this.ackNow = false
         this.sendRing.clear()
         this.recvRing.clear()
         this.asm.clear()
         this.stopTimers()
-        this.retries = 0
-        this.persistShift = 0
-        this.lastSendAt = 0
         this.rtt.reset()
-        this.rttSeq = 0
         this.rttStart = -1
-        this.cwnd = 0
         this.ssthresh = 65535
-        this.dupAcks = 0
         this.inRecovery = false
-        this.recover = 0
-        this.bytesAckedCa = 0
         this.noDelay = false
         this.abortOnClose = false
-        this.recvLimit = 0
         this.keepalive = false
-        this.keepIdleMs = 0
-        this.keepIntervalMs = 0
-        this.keepCount = 0
-        this.pendingEvents = 0
-        this.segsIn = 0
-        this.segsOut = 0
-        this.bytesIn = 0
-        this.bytesOut = 0
-        this.retransmits = 0
-        this.fastRetransmits = 0
-        this.timeouts = 0
-        this.oooDropped = 0
     }
 
     /**

@@ -7,12 +7,13 @@ const CLOCK_GRANULARITY_MS = 1
 
 /** @devsWhenUsed */
 export class RttEstimator {
+    // (srtt, rttvar, hasSample and rto are set by reset(), which the constructor calls.)
     /** Smoothed RTT and variance; meaningful once hasSample is true. */
-    srtt = 0
-    rttvar = 0
-    hasSample = false
+    srtt: number
+    rttvar: number
+    hasSample: boolean
     /** Current timeout, back-off included. */
-    rto = 0
+    rto: number
     minRto: number
     maxRto: number
     initialRto: number

@@ -429,7 +429,10 @@ export class TcpLayer implements Ipv4Handler, AddressListener {
         const c = this.tables.conn(h)
         if (c === null) return -EBADF
         c.noDelay = on
-        if (on) this.kick(c, now)
+        if (on) {
+            tcpOutput(this.shared, c, now) // what Nagle held back goes now
+            this.flushEvents()
+        }
         return 0
     }
 
@@ -464,11 +467,6 @@ export class TcpLayer implements Ipv4Handler, AddressListener {
         if (!(bytes >= 1 && bytes <= c.recvRing.capacity)) return -EINVAL
         c.recvLimit = bytes === c.recvRing.capacity ? 0 : bytes
         return 0
-    }
-
-    private kick(c: Connection, now: number): void {
-        tcpOutput(this.shared, c, now)
-        this.flushEvents()
     }
 
     // ================================================================== API: listing and statistics

@@ -52,8 +52,3 @@ export function macIsBroadcast(buf: Buffer, off: number): boolean {
 export function macIsGroup(buf: Buffer, off: number): boolean {
     return (buf[off] & 1) === 1
 }
-
-/** Writes ff:ff:ff:ff:ff:ff at buf[off]. */
-export function macSetBroadcast(buf: Buffer, off: number): void {
-    for (let i = 0; i < MAC_LEN; i++) buf[off + i] = 0xff
-}

@@ -41,25 +41,31 @@ export const TCP_ERR_CHECKSUM = 4
 
 /** @devsWhenUsed */
 export class TcpRepr {
-    srcPort = 0
-    dstPort = 0
-    seq = 0
-    ack = 0
+    // Every field is set by clear(), which the constructor calls (initialisers here would
+    // repeat clear()'s code in the constructor).
+    srcPort: number
+    dstPort: number
+    seq: number
+    ack: number
     /** Flag bits TCP_FIN .. TCP_CWR. */
-    flags = 0
-    window = 0
-    urgent = 0
+    flags: number
+    window: number
+    urgent: number
     /** MSS option value; 0 = absent. */
-    mss = 0
+    mss: number
     /** Window-scale shift; -1 = absent. */
-    windowScale = -1
-    sackPermitted = false
-    hasTimestamps = false
-    tsVal = 0
-    tsEcr = 0
+    windowScale: number
+    sackPermitted: boolean
+    hasTimestamps: boolean
+    tsVal: number
+    tsEcr: number
     /** Where the payload is in the parsed buffer, and how long. */
-    payloadOff = 0
-    payloadLen = 0
+    payloadOff: number
+    payloadLen: number
+
+    constructor() {
+        this.clear()
+    }
 
     /** Resets every field to "empty segment, no options". */
     clear(): void {
