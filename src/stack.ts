@@ -59,9 +59,25 @@ class RxNotify implements Kicker {
     }
 }
 
+/** How often the pump task asks the device whether the link is up. */
+const LINK_CHECK_MS = 1000
+
+/**
+ * The pump's clock, made outside the NetStack constructor: a DeviceScript closure keeps its
+ * whole enclosing frame alive, and there that would include the config (which the stack
+ * reads while it builds itself and then lets go: about 1.7 KB of the VM's heap).
+ */
+function pumpTiming(scheduler: Scheduler): PumpTiming {
+    return {
+        nowMs: () => scheduler.nowMs(),
+        delayMs: async (ms: number) => {
+            await scheduler.sleep(ms)
+        },
+    }
+}
+
 /** @devsWhenUsed */
 export class NetStack implements Task, Kicker {
-    readonly config: StackConfig
     readonly scheduler: Scheduler
     readonly device: NetDevice
     readonly iface: Interface
@@ -87,21 +103,17 @@ export class NetStack implements Task, Kicker {
     private sleepingUntil = -1
     /** A frame arrived while the pump was running: step again before sleeping. */
     private rxPending: boolean
+    /** The device said its link was down at the last look; when to look next (ms). */
+    private linkDown: boolean
+    private linkCheckAt = 0
 
     constructor(config: StackConfig, scheduler: Scheduler, device: NetDevice, opts?: NetStackOptions) {
         const before = allocatedByteCount()
-        this.config = config
         this.scheduler = scheduler
         this.device = device
         this.iface = new Interface(config)
         this.tcp = new TcpLayer(this.iface, config)
-        const timing: PumpTiming = {
-            nowMs: () => scheduler.nowMs(),
-            delayMs: async (ms: number) => {
-                await scheduler.sleep(ms)
-            },
-        }
-        this.pump = new NetPump(device, this.iface, timing)
+        this.pump = new NetPump(device, this.iface, pumpTiming(scheduler))
         this.udp = new UdpLayer(this.iface, config.udpPorts)
         if (config.dhcp) {
             // No address until a lease (or the static fallback); the DHCP timers run in
@@ -120,10 +132,26 @@ export class NetStack implements Task, Kicker {
         let waiters = o.waiters || 2 * config.tcpConnections + config.tcpListeners
         if (waiters > 32) waiters = 32
         this.sockets = new Sockets(this.tcp, scheduler, config, waiters)
-        this.sockets.setKicker(this)
+        this.sockets.ctx.kicker = this
         this.waiter = scheduler.createWaiter()
         this.rxNotify = new RxNotify(this)
         this.allocatedBytes = allocatedByteCount() - before
+    }
+
+    /**
+     * Asks the device for its link (the ENC28J60 has no interrupt we can use: polled, every
+     * LINK_CHECK_MS). When it comes back: announce our address again (RFC 5227 section 2.3;
+     * the one at start-up went nowhere if the cable was out) and let DHCP check its lease,
+     * since the cable may now be in another network (RFC 2131 section 3.2).
+     */
+    private async checkLink(now: number): Promise<void> {
+        this.linkCheckAt = now + LINK_CHECK_MS
+        const up = await this.device.linkUp()
+        if (up && this.linkDown) {
+            this.iface.announce()
+            if (this.dhcp !== null) this.dhcp.linkRestored(now)
+        }
+        this.linkDown = !up
     }
 
     /** Brings the device up and starts the pump task. */
@@ -142,6 +170,7 @@ export class NetStack implements Task, Kicker {
         while (!this.stopped) {
             let worked = false
             this.rxPending = false
+            if (sched.nowMs() >= this.linkCheckAt) await this.checkLink(sched.nowMs())
             try {
                 worked = await this.pump.step()
             } catch (e) {

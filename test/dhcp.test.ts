@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest"
 import { Interface } from "../src/iface/interface"
 import { UdpLayer } from "../src/udp/udp-layer"
 import {
-    DHCP_BOUND, DHCP_INIT, DHCP_REBINDING, DHCP_RENEWING, DHCP_REQUESTING, DHCP_SELECTING, DHCP_STATIC, DhcpClient, DhcpConfig,
+    DHCP_BOUND, DHCP_INIT, DHCP_REBINDING, DHCP_REBOOTING, DHCP_RENEWING, DHCP_REQUESTING, DHCP_SELECTING, DHCP_STATIC, DhcpClient, DhcpConfig,
 } from "../src/dhcp/dhcp-client"
 import { Mac, arpFrame, checksum, decodeArp, decodeEthernet, decodeIpv4, drain, feed, ip, ipv4Frame, makeIface, mac } from "./helpers/frames"
 import { allocationCount } from "../src/util/bytes"
@@ -373,5 +373,99 @@ describe("DHCP client (RFC 2131)", () => {
         r.client.poll(0)
         expect(polled).toBe(1)
         expect(r.client.pollAt()).toBe(5)
+    })
+})
+
+describe("DHCP client: the link comes back (RFC 2131 section 3.2, INIT-REBOOT)", () => {
+    /** Bound to OFFERED with a 1000 s lease, then the link comes back at 30 s: the REQUEST it sends. */
+    function rebooted(): { r: Rig; req: Sent } {
+        const r = new Rig()
+        r.bind(1000)
+        r.now = 30000
+        r.client.linkRestored(r.now)
+        const sent = r.take()
+        expect(sent.length).toBe(1)
+        expect(r.client.state).toBe(DHCP_REBOOTING)
+        return { r, req: sent[0] }
+    }
+
+    test("with a lease: a broadcast REQUEST naming our address, no server id, ciaddr 0; the ACK renews the lease", () => {
+        const { r, req } = rebooted()
+        // IP source: the leased address, still ours until the lease ends (section 4.1's 0.0.0.0
+        // is for a client that has no address yet).
+        expect(req).toMatchObject({ type: 3, src: OFFERED, dst: 0xffffffff, ciaddr: 0, checksumOk: true })
+        expect(req.ethDst).toEqual([255, 255, 255, 255, 255, 255])
+        expect([...req.opts.get(50)]).toEqual(be(OFFERED)) // requested IP: the lease we hold
+        expect(req.opts.has(54)).toBe(false) // section 4.3.2: MUST NOT name a server in INIT-REBOOT
+        expect(r.iface.ip).toBe(OFFERED) // the address stays usable while we ask
+        r.reply(serverReply(5, { xid: req.xid, lease: 1000 }))
+        expect(r.client.state).toBe(DHCP_BOUND)
+        expect(r.client.expireAt).toBe(30000 + 1000000) // counted from this REQUEST
+        expect(r.client.leases).toBe(2)
+        expect(r.addresses).toEqual([OFFERED]) // same address: no second event
+    })
+
+    test("a NAK (another network) drops the address and starts over with a DISCOVER", () => {
+        const { r, req } = rebooted()
+        r.reply(serverReply(6, { xid: req.xid }))
+        expect(r.client.state).toBe(DHCP_INIT)
+        expect(r.iface.ip).toBe(0)
+        expect(r.addresses).toEqual([OFFERED, 0])
+        const [disc] = r.poll(r.now)
+        expect(disc.type).toBe(1)
+    })
+
+    test("no answer: REQUESTs back off, then the old lease is kept while it lasts", () => {
+        const { r } = rebooted()
+        const types: number[] = []
+        // (T1 is at 500 s: nothing else is due before 200 s.)
+        while (r.client.state === DHCP_REBOOTING && r.now < 200000) for (const m of r.runUntilSend(200000)) types.push(m.type)
+        expect(types).toEqual([3, 3, 3]) // REQUEST_TRIES = 4 in all
+        expect(r.client.state).toBe(DHCP_BOUND)
+        expect(r.iface.ip).toBe(OFFERED)
+        expect(r.client.expireAt).toBe(1000000) // the old lease, unchanged
+        expect(r.now).toBeLessThan(r.client.t1At) // renewal at T1 as before
+        expect(r.addresses).toEqual([OFFERED])
+    })
+
+    test("no answer and the lease ran out meanwhile: the address goes, DISCOVER", () => {
+        const r = new Rig()
+        r.bind(40)
+        r.now = 30000
+        r.client.linkRestored(r.now)
+        r.take()
+        while (r.client.state !== DHCP_SELECTING && r.now < 1e6) r.runUntilSend(1e6)
+        expect(r.client.state).toBe(DHCP_SELECTING)
+        expect(r.now).toBeLessThan(30000 + 64000 + 5000) // right after the last REQUEST timed out
+        expect(r.iface.ip).toBe(0)
+        expect(r.addresses).toEqual([OFFERED, 0])
+    })
+
+    test("while searching: DISCOVER at once instead of waiting out the back-off; a static override stays", () => {
+        const r = new Rig()
+        for (let i = 0; i < 4; i++) r.runUntilSend(1e6) // DISCOVERs at 0, ~4, ~12, ~28 s
+        const nextDue = r.client.pollAt()
+        expect(nextDue - r.now).toBeGreaterThan(20000)
+        r.now += 1000
+        r.client.linkRestored(r.now)
+        const [disc] = r.poll(r.now)
+        expect(disc.type).toBe(1)
+        expect(r.client.pollAt() - r.now).toBeLessThanOrEqual(5000) // back-off starts again at 4 s
+        const o = new Rig({ ip: "192.168.7.2", dhcpStaticOverride: true })
+        o.poll(0)
+        o.client.linkRestored(1000)
+        expect(o.poll(1000)).toEqual([])
+        expect(o.client.state).toBe(DHCP_STATIC)
+        expect(o.iface.ip).toBe(ip("192.168.7.2"))
+    })
+
+    test("the static fallback is given up for DHCP when the link comes back", () => {
+        const r = new Rig({ dhcpMaxDiscovers: 1, ip: "192.168.7.2" })
+        while (r.client.state !== DHCP_STATIC) r.runUntilSend(1e6)
+        expect(r.iface.ip).toBe(ip("192.168.7.2"))
+        r.client.linkRestored(r.now)
+        const [disc] = r.poll(r.now)
+        expect(disc.type).toBe(1)
+        expect(r.client.state).toBe(DHCP_SELECTING)
     })
 })

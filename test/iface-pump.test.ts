@@ -4,7 +4,7 @@ import { NetPump } from "../src/iface/pump"
 import { TcpLayer } from "../src/tcp/tcp-layer"
 import { NetDevice } from "../src/driver/net-device"
 import { allocationCount } from "../src/util/bytes"
-import { PEER, US, ZERO_MAC, arpFrame, decodeEthernet, makeIface, pingFrame, teachArp, ip } from "./helpers/frames"
+import { PEER, US, ZERO_MAC, arpFrame, decodeEthernet, makeIface, pingFrame, teachArp, ip, testConfig } from "./helpers/frames"
 
 class FakeDevice implements NetDevice {
     rx: Buffer[] = []
@@ -56,7 +56,7 @@ describe("NetPump", () => {
         expect(await pump.step()).toBe(true)
         expect(dev.tx.map((f) => decodeEthernet(f).type)).toEqual([0x0806, 0x0800])
         expect(iface.counters.txFramesOut).toBe(2)
-        expect(iface.pool.free()).toBe(iface.config.txFrames)
+        expect(iface.pool.free()).toBe(iface.pool.frames.length)
         expect(await pump.step()).toBe(false)
     })
     test("at most a few frames per step, so replies are sent while a burst arrives", async () => {
@@ -96,7 +96,7 @@ describe("NetPump", () => {
         dev.rx.push(pingFrame({ ethDst: US.mac, ethSrc: PEER.mac, src: PEER.ip, dst: US.ip }))
         await pump.step()
         expect(iface.counters.txDeviceErrors).toBe(1)
-        expect(iface.pool.free()).toBe(iface.config.txFrames)
+        expect(iface.pool.free()).toBe(iface.pool.frames.length)
     })
     test("run() sleeps idleMs when idle, yields 0 when busy, survives device errors, stops on stop()", async () => {
         const dev = new FakeDevice()
@@ -118,7 +118,7 @@ describe("NetPump", () => {
         expect(pump.deviceErrors).toBe(1)
         expect(clock.delays[0]).toBe(7) // the throwing step counts as no work
         expect(clock.delays.slice(1)).toEqual([7, 7, 7, 7])
-        expect(iface.pool.free()).toBe(iface.config.txFrames) // the frame came back despite the throw
+        expect(iface.pool.free()).toBe(iface.pool.frames.length) // the frame came back despite the throw
         // Busy steps yield with 0.
         const dev2 = new FakeDevice()
         const clock2 = fakeClock()
@@ -138,7 +138,7 @@ describe("NetPump", () => {
         const iface = makeIface()
         const clock = fakeClock()
         const pump = new NetPump(dev, iface, clock)
-        const tcp = new TcpLayer(iface, iface.config)
+        const tcp = new TcpLayer(iface, testConfig())
         pump.timers = tcp
         teachArp(iface, PEER)
         // Every data frame is taken (as frames parked for ARP would be): the SYN must wait.

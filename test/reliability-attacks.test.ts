@@ -38,6 +38,8 @@ interface Rig {
     link: MemoryLink
     a: NetStack
     b: NetStack
+    /** A's config (the stack reads it while it builds itself and keeps none of it). */
+    aConfig: StackConfig
     /** Frames A sent (copies), while recording. */
     fromA: Buffer[]
     recordA: boolean
@@ -56,7 +58,8 @@ async function startRig(overA: Partial<StackConfig> = {}, overB: Partial<StackCo
     const sched = new VirtualScheduler()
     const link = new MemoryLink(64)
     const so = { idlePollMs: 1000 }
-    const a = new NetStack(pairConfig("10.0.0.1", 1, overA), sched, link.a, so)
+    const aConfig = pairConfig("10.0.0.1", 1, overA)
+    const a = new NetStack(aConfig, sched, link.a, so)
     const b = new NetStack(pairConfig("10.0.0.2", 2, overB), sched, link.b, so)
     link.a.notify = a.rxNotify
     link.b.notify = b.rxNotify
@@ -67,6 +70,7 @@ async function startRig(overA: Partial<StackConfig> = {}, overB: Partial<StackCo
         link,
         a,
         b,
+        aConfig,
         fromA: [],
         recordA: false,
         inject(f: Buffer): boolean {
@@ -209,10 +213,10 @@ describe("blind attacks on a live connection (RFC 5961)", () => {
             expect(sha256(atB.received)).toBe(sha256(t.toB))
             expect(ca).toBeGreaterThan(0)
             // RFC 5961 §7: at most tcpChallengeAckLimit (10) per second, and a burst of 20 hits it.
-            for (const b of bursts) expect(b.challenged).toBeLessThanOrEqual(r.a.config.tcpChallengeAckLimit)
-            expect(bursts.some((b) => b.challenged === r.a.config.tcpChallengeAckLimit)).toBe(true)
+            for (const b of bursts) expect(b.challenged).toBeLessThanOrEqual(r.aConfig.tcpChallengeAckLimit)
+            expect(bursts.some((b) => b.challenged === r.aConfig.tcpChallengeAckLimit)).toBe(true)
             expect(r.a.tcp.counters.challengeAcksSuppressed - sup0).toBeGreaterThan(0)
-            expect(ca).toBeLessThanOrEqual(r.a.config.tcpChallengeAckLimit * (Math.ceil(seconds) + 1))
+            expect(ca).toBeLessThanOrEqual(r.aConfig.tcpChallengeAckLimit * (Math.ceil(seconds) + 1))
             expectNoInternalErrors(r.a, r.b)
         }, 60000)
     }
@@ -260,7 +264,7 @@ describe("ARP flood", () => {
         await watch
         const [atA, atB] = await t.done
         const c = r.a.iface.counters
-        console.log(`ARP flood: ${sent} frames; learned ${c.arpLearned}, evictions ${c.arpEvictions}, updated ${c.arpUpdated}; table max ${maxUsed}/${r.a.config.arpEntries}; gateway missing in ${gatewayMissing} samples`)
+        console.log(`ARP flood: ${sent} frames; learned ${c.arpLearned}, evictions ${c.arpEvictions}, updated ${c.arpUpdated}; table max ${maxUsed}/${r.aConfig.arpEntries}; gateway missing in ${gatewayMissing} samples`)
         expect(atA.error + atB.error).toBe("")
         expect(sha256(atA.received)).toBe(sha256(t.toA))
         expect(sha256(atB.received)).toBe(sha256(t.toB))
@@ -268,8 +272,8 @@ describe("ARP flood", () => {
         const arpOutcomes = RX_OUTCOME_COUNTERS.filter((k) => k.startsWith("arp")).reduce((n, k) => n + (c as unknown as Record<string, number>)[k], 0)
         expect(arpOutcomes).toBeGreaterThanOrEqual(sent)
         expect(c.arpEvictions).toBeGreaterThan(0) // the flood really churned the table
-        expect(r.a.iface.arp.entries.length).toBe(r.a.config.arpEntries)
-        expect(maxUsed).toBeLessThanOrEqual(r.a.config.arpEntries)
+        expect(r.a.iface.arp.entries.length).toBe(r.aConfig.arpEntries)
+        expect(maxUsed).toBeLessThanOrEqual(r.aConfig.arpEntries)
         expect(gatewayMissing, "the gateway was evicted").toBe(0)
         expect(r.a.tcp.counters.timeouts + r.b.tcp.counters.timeouts - timeouts0, "traffic stalled into an RTO").toBe(0)
         expectNoInternalErrors(r.a, r.b)
@@ -369,7 +373,7 @@ describe("port scans", () => {
         expect(result.OK).toEqual(OPEN.filter((p) => p <= LAST))
         expect(result.ECONNREFUSED.length).toBe(LAST - result.OK.length)
         // TIME-WAITs and closing handshakes end; then only the listeners are left on A.
-        await r.sched.sleep(r.a.config.tcpTimeWaitMs + 5000)
+        await r.sched.sleep(r.aConfig.tcpTimeWaitMs + 5000)
         expect(listenersOnly(r.a)).toEqual(OPEN.map((p) => `LISTEN ${p} syn 0 acc 0`))
         expect(listenersOnly(r.b)).toEqual([])
         await healthyAfterwards(r, 9001)
@@ -432,7 +436,7 @@ describe("connection slot exhaustion", () => {
         // Free them all; new connections succeed.
         for (const s of held) await s.close()
         for (const c of clients) await c.close()
-        await r.sched.sleep(r.a.config.tcpTimeWaitMs + 5000)
+        await r.sched.sleep(r.aConfig.tcpTimeWaitMs + 5000)
         listener.close()
         await healthyAfterwards(r, 7301)
         expectNoInternalErrors(r.a, r.b)

@@ -254,3 +254,69 @@ describe("on the ENC28J60 model", () => {
         }
     })
 })
+
+describe("link watch (the cable comes out and back)", () => {
+    /** A stack on the chip model whose wire only records what the chip sends, with virtual times. */
+    async function onChip(over: Parameters<typeof pairConfig>[2]) {
+        const sched = new VirtualScheduler()
+        const chip = new Enc28j60Chip({ clock: sched.clock })
+        const cfg = pairConfig(A_IP, 1, over)
+        const timing = { nowMs: () => sched.nowMs(), delayMs: (ms: number) => sched.sleep(ms) }
+        const stack = new NetStack(cfg, sched, new Enc28j60(new ChipSpiBus(chip), timing, { mac: cfg.mac }))
+        const sent: { t: number; f: Buffer }[] = []
+        const recorder: FramePort = {
+            send: (f: Buffer) => void sent.push({ t: sched.nowMs(), f: Buffer.from(f) }),
+            onFrame: () => {},
+            close: async () => {},
+        }
+        new PointToPointLink(new ChipPort(chip), recorder)
+        await stack.start()
+        const run = (ms: number) => sched.sleep(ms)
+        const stop = () => {
+            stack.stop()
+            sched.halt()
+        }
+        return { chip, stack, sent, run, stop }
+    }
+    const isArpAnnouncement = (f: Buffer) => f.readUInt16BE(12) === 0x0806 && f.readUInt32BE(28) === f.readUInt32BE(38)
+    const isDhcpDiscover = (f: Buffer) => f.readUInt16BE(12) === 0x0800 && f[23] === 17 && f.readUInt16BE(36) === 67 && f[42 + 240 + 2] === 1
+
+    test("static address: announced again within a second of the link coming back", async () => {
+        const r = await onChip({})
+        try {
+            await r.run(10000)
+            r.chip.setLink(false)
+            await r.run(5000)
+            const back = 15000
+            r.chip.setLink(true)
+            await r.run(5000)
+            const announcements = r.sent.filter((s) => isArpAnnouncement(s.f)).map((s) => s.t)
+            // The one at start-up, then one after the link came back (and none while it was out).
+            expect(announcements.filter((t) => t > 1000 && t < back)).toEqual([])
+            const after = announcements.filter((t) => t >= back)
+            expect(after.length).toBe(1)
+            expect(after[0] - back).toBeLessThanOrEqual(1100)
+        } finally {
+            r.stop()
+        }
+    })
+
+    test("DHCP still searching: a DISCOVER within a second of the link coming back, not after the back-off", async () => {
+        const r = await onChip({ dhcp: true })
+        try {
+            await r.run(30000) // DISCOVERs at about 0, 4, 12 and 28 s: the next is due after 60 s
+            const before = r.sent.filter((s) => isDhcpDiscover(s.f)).length
+            expect(before).toBe(4)
+            r.chip.setLink(false)
+            await r.run(2000)
+            const back = 32000
+            r.chip.setLink(true)
+            await r.run(3000)
+            const after = r.sent.filter((s) => isDhcpDiscover(s.f) && s.t >= back).map((s) => s.t)
+            expect(after.length).toBe(1)
+            expect(after[0] - back).toBeLessThanOrEqual(1100)
+        } finally {
+            r.stop()
+        }
+    })
+})

@@ -19,8 +19,8 @@ const TCP_STATES =
     "CLOSED       LISTEN       SYN-SENT     SYN-RECEIVED ESTABLISHED  FIN-WAIT-1   FIN-WAIT-2   CLOSE-WAIT   CLOSING      LAST-ACK     TIME-WAIT    "
 const LISTEN = 1
 const SYN_RECEIVED = 3
-/** DhcpClient states (DHCP_INIT ... DHCP_STATIC), 10 characters each. */
-const DHCP_STATES = "init      selecting requestingbound     renewing  rebinding fallback  "
+/** DhcpClient states (DHCP_INIT ... DHCP_REBOOTING), 10 characters each. */
+const DHCP_STATES = "init      selecting requestingbound     renewing  rebinding fallback  rebooting "
 /** ARP entry states (free, pending, resolved) and "stale" (resolved, past its TTL), 8 each. */
 const ARP_STATES = "free    pending resolvedstale   "
 const HEX = "0123456789abcdef"
@@ -58,7 +58,6 @@ export class StatusPage {
      */
     render(now: number, head: string): number {
         const st = this.stack
-        const cfg = st.config
         const ifc = st.iface
         const tcp = st.tcp
         this.pos = 0
@@ -75,7 +74,7 @@ export class StatusPage {
             this.fmt(" dhcp ")
             this.word(DHCP_STATES, dhcp.state, 10)
         }
-        this.fmt("\nmemory: stack buffers # B (# x # B of TCP rings), status page # B\n\n", st.allocatedBytes, cfg.tcpConnections, cfg.tcpSendBuffer + cfg.tcpRecvBuffer, this.buf.length)
+        this.fmt("\nmemory: stack buffers # B (# x # B of TCP rings), status page # B\n\n", st.allocatedBytes, tcp.conns.length, tcp.shared.sendBuffer + tcp.shared.recvBuffer, this.buf.length)
         this.fmt(SOCKET_HEADER)
         for (let i = 0; i < tcp.listeners.length; i++) {
             const l = tcp.listeners[i]

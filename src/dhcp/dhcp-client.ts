@@ -8,12 +8,18 @@
 //   BOUND      at T1 → RENEWING: REQUEST unicast to the server (ciaddr = our address)
 //   RENEWING   at T2 → REBINDING: REQUEST broadcast; ACK → BOUND, NAK → INIT
 //   REBINDING  lease expiry → drop the address (0.0.0.0) → INIT
+//   REBOOTING  (the link came back while we held a lease: INIT-REBOOT, section 3.2) REQUEST
+//              broadcast naming our address, no server id; ACK → BOUND, NAK → INIT,
+//              REQUEST_TRIES timeouts → BOUND again on the old lease while it lasts
+// The link coming back also restarts a search in progress (or the static fallback) at once,
+// instead of waiting out a back-off that grew while the cable was out.
 // Retransmissions (section 4.1): 4, 8, 16, 32, 64, 64 ... s, each ±1 s at random; in
 // RENEWING/REBINDING half the time left to T2/expiry, at least 60 s (section 4.4.5).
 // Messages are built in a pool frame and replies parsed in place: nothing is allocated
-// per packet. Gaps: no ARP probe of the offered address (so no DECLINE), no INIT-REBOOT.
+// per packet. Gap: no ARP probe of the offered address (so no DECLINE).
 
 import { bytesEqual, fillBytes } from "../util/bytes"
+import { zeroFields } from "../util/zero-fields"
 import { IPV4_BROADCAST, parseIpv4 } from "../wire/ipv4"
 import {
     DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST, DHCP_CLIENT_PORT, DHCP_MIN_LEN, DHCP_SERVER_PORT,
@@ -29,6 +35,7 @@ export const DHCP_BOUND = 3
 export const DHCP_RENEWING = 4
 export const DHCP_REBINDING = 5
 export const DHCP_STATIC = 6
+export const DHCP_REBOOTING = 7
 
 function newXid(): number {
     return (Math.random() * 4294967296) >>> 0
@@ -72,7 +79,13 @@ export class DhcpClient implements UdpHandler, PumpTimers {
     /** Replies ignored (wrong xid/port/MAC, malformed, unexpected type), and leases taken. */
     dropped: number
     leases: number
-    private cfg: DhcpConfig
+    // From the DhcpConfig, copied: the stack lets its config go once it is built.
+    private staticIp: string
+    private staticMask: string
+    private staticGateway: string
+    private maxDiscovers: number
+    private staticOverride: boolean
+    private broadcastFlag: boolean
     private m: DhcpRepr
     /** (xid, since and reqAt are set before they are read: no initialisers, to save code.) */
     private xid: number
@@ -85,17 +98,16 @@ export class DhcpClient implements UdpHandler, PumpTimers {
 
     constructor(udp: UdpLayer, cfg: DhcpConfig) {
         this.udp = udp
-        this.cfg = cfg
+        this.staticIp = cfg.ip
+        this.staticMask = cfg.netmask
+        this.staticGateway = cfg.gateway
+        this.maxDiscovers = cfg.dhcpMaxDiscovers
+        this.staticOverride = cfg.dhcpStaticOverride
+        this.broadcastFlag = cfg.dhcpBroadcastFlag
         this.m = new DhcpRepr()
         this.onAddress = null
-        this.dropped = 0
-        this.leases = 0
         this.next = null
-        this.ip = 0
-        this.mask = 0
-        this.router = 0
-        this.dns = 0
-        this.server = 0
+        zeroFields<DhcpClient>(this, "dropped", "leases", "ip", "mask", "router", "dns", "server")
         this.restart(0)
         udp.bind(DHCP_CLIENT_PORT, this)
     }
@@ -114,11 +126,10 @@ export class DhcpClient implements UdpHandler, PumpTimers {
 
     private tick(now: number): void {
         const s = this.state
-        const cfg = this.cfg
-        if (s === DHCP_INIT && cfg.dhcpStaticOverride) {
+        if (s === DHCP_INIT && this.staticOverride) {
             this.useStatic()
         } else if (s === DHCP_INIT || s === DHCP_SELECTING) {
-            if (cfg.ip && cfg.dhcpMaxDiscovers > 0 && this.discovers >= cfg.dhcpMaxDiscovers) {
+            if (this.staticIp && this.maxDiscovers > 0 && this.discovers >= this.maxDiscovers) {
                 this.useStatic()
                 return
             }
@@ -131,12 +142,17 @@ export class DhcpClient implements UdpHandler, PumpTimers {
             this.xid = newXid()
             this.discovers++
             this.send(DHCPDISCOVER, IPV4_BROADCAST, now)
-        } else if (s === DHCP_REQUESTING) {
-            if (this.tries >= REQUEST_TRIES) {
+        } else if (s === DHCP_REQUESTING || s === DHCP_REBOOTING) {
+            if (this.tries < REQUEST_TRIES) {
+                this.send(DHCPREQUEST, IPV4_BROADCAST, now)
+            } else if (s === DHCP_REBOOTING) {
+                // Nobody answered: section 3.2 lets us keep the lease until it runs out (the
+                // BOUND tick at T1 drops it at once if that has already happened).
+                this.state = DHCP_BOUND
+                this.at = this.t1At
+            } else {
                 this.restart(now)
                 this.tick(now)
-            } else {
-                this.send(DHCPREQUEST, IPV4_BROADCAST, now)
             }
         } else if (s >= DHCP_BOUND && s <= DHCP_REBINDING) {
             if (now >= this.expireAt) {
@@ -173,7 +189,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
             this.state = DHCP_REQUESTING
             this.tries = 0
             this.send(DHCPREQUEST, IPV4_BROADCAST, now)
-        } else if (s === DHCP_REQUESTING || s === DHCP_RENEWING || s === DHCP_REBINDING) {
+        } else if (s === DHCP_REQUESTING || s === DHCP_RENEWING || s === DHCP_REBINDING || s === DHCP_REBOOTING) {
             if (m.type === DHCPNAK) {
                 this.setAddress(0, 0, 0)
                 this.restart(now)
@@ -184,6 +200,24 @@ export class DhcpClient implements UdpHandler, PumpTimers {
             }
         } else {
             this.dropped++
+        }
+    }
+
+    /**
+     * The link came back up (the device may now be on another network). With a lease:
+     * confirm it (REBOOTING). Otherwise search again now, unless the address is a static
+     * override.
+     */
+    linkRestored(now: number): void {
+        const s = this.state
+        if ((s >= DHCP_BOUND && s <= DHCP_REBINDING) || s === DHCP_REBOOTING) {
+            this.state = DHCP_REBOOTING
+            this.since = now
+            this.tries = 0
+            this.xid = newXid()
+            this.send(DHCPREQUEST, IPV4_BROADCAST, now)
+        } else if (!this.staticOverride) {
+            this.restart(now)
         }
     }
 
@@ -222,10 +256,9 @@ export class DhcpClient implements UdpHandler, PumpTimers {
     }
 
     private useStatic(): void {
-        const c = this.cfg
         this.state = DHCP_STATIC
         this.at = NEVER
-        this.setAddress(parseIpv4(c.ip || "0.0.0.0"), parseIpv4(c.netmask || "255.255.255.0"), parseIpv4(c.gateway || "0.0.0.0"))
+        this.setAddress(parseIpv4(this.staticIp || "0.0.0.0"), parseIpv4(this.staticMask || "255.255.255.0"), parseIpv4(this.staticGateway || "0.0.0.0"))
     }
 
     private restart(now: number): void {
@@ -247,13 +280,15 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         const f = udp.iface.allocIpv4Frame()
         if (f === null) return // the timer retransmits
         const b = f.buf
-        const bound = this.state >= DHCP_BOUND
-        let p = dhcpEmitHeader(b, UDP_DATA_OFFSET, this.xid, (now - this.since) / 1000, this.cfg.dhcpBroadcastFlag === true, bound ? this.ip : 0, udp.iface.mac)
+        const s = this.state
+        const bound = s >= DHCP_BOUND && s <= DHCP_REBINDING
+        let p = dhcpEmitHeader(b, UDP_DATA_OFFSET, this.xid, (now - this.since) / 1000, this.broadcastFlag === true, bound ? this.ip : 0, udp.iface.mac)
         p = dhcpPutOption(b, p, OPT_MESSAGE_TYPE, 1, type)
         if (type === DHCPREQUEST && !bound) {
-            // Section 4.3.2: SELECTING names the address and the chosen server.
+            // Section 4.3.2: SELECTING names the address and the chosen server, INIT-REBOOT
+            // only the address (ciaddr 0 in both).
             p = dhcpPutOption(b, p, OPT_REQUESTED_IP, 4, this.ip)
-            p = dhcpPutOption(b, p, OPT_SERVER_ID, 4, this.server)
+            if (s === DHCP_REQUESTING) p = dhcpPutOption(b, p, OPT_SERVER_ID, 4, this.server)
         }
         // Parameter request list: subnet mask, router, DNS; then the end option.
         b[p] = 55

@@ -46,7 +46,7 @@ export async function startFirmware(): Promise<StatusServer> {
     // own), and a fresh secret for ISNs and SYN cookies at every boot (RFC 6528).
     const id = Buffer.from(ds.deviceIdentifier("self"), "hex")
     const config = makeConfig(JSON.parse(FIRMWARE_CONFIG))
-    config.mac = [0x02, id[1], id[2], id[3], id[4], id[5]]
+    for (let i = 1; i < 6; i++) config.mac[i] = id[i] // config.mac[0] is 0x02: local, unicast
     config.tcpSecretSeed = randomWord()
     config.tcpSecretSeed2 = randomWord()
     // Device settings: IP (with NETMASK, default 255.255.255.0, and GATEWAY, default none)

@@ -17,6 +17,7 @@
 //   address is given up and its packet dropped.
 
 import { allocBytes, copyBytes } from "../util/bytes"
+import { zeroFields } from "../util/zero-fields"
 import { MAC_LEN } from "../wire/ethernet"
 import { InterfaceCounters, count } from "./counters"
 import { TxFrame } from "./tx-pool"
@@ -44,15 +45,10 @@ export class ArpEntry {
     /** The one packet waiting for this address (PENDING only). */
     pending: TxFrame
     constructor() {
-        this.ip = 0
         this.state = ARP_FREE
         this.mac = allocBytes(MAC_LEN)
-        this.updatedMs = 0
-        this.usedMs = 0
+        zeroFields<ArpEntry>(this, "ip", "updatedMs", "usedMs", "pendingSinceMs", "lastRequestMs", "requestsSent")
         this.used = false
-        this.pendingSinceMs = 0
-        this.lastRequestMs = 0
-        this.requestsSent = 0
         this.pending = null
     }
 }

@@ -72,7 +72,6 @@ function configAddress(s: string, what: string): number {
 
 /** @devsWhenUsed */
 export class Interface {
-    config: StackConfig
     counters: InterfaceCounters
     arp: ArpCache
     pool: TxPool
@@ -83,6 +82,8 @@ export class Interface {
     gateway: number
     /** Largest IP datagram sent or accepted for ICMP echo (config.mtu). */
     mtu: number
+    /** TTL of datagrams we originate (config.ttl). */
+    ttl: number
     /**
      * ip | ~netmask, the subnet-directed broadcast; 255.255.255.255 when there is none
      * (no address yet, or a /31 or /32 mask), so comparisons need no special cases.
@@ -105,9 +106,10 @@ export class Interface {
     private ipOut: Ipv4Repr
 
     constructor(config: StackConfig) {
-        this.config = config
+        // The config is read here, not kept: the stack keeps no reference to it (see NetStack).
         this.counters = newInterfaceCounters()
         this.mtu = config.mtu
+        this.ttl = config.ttl
         this.mac = allocBytes(MAC_LEN)
         for (let i = 0; i < MAC_LEN; i++) this.mac[i] = config.mac[i]
         this.broadcastMac = allocBytes(MAC_LEN)
@@ -343,7 +345,7 @@ export class Interface {
         ip.dontFragment = true
         ip.moreFragments = false
         ip.fragmentOffset = 0
-        ip.ttl = this.config.ttl
+        ip.ttl = this.ttl
         ip.protocol = protocol
         ip.src = this.ip
         ip.dst = dst

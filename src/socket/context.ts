@@ -44,7 +44,8 @@ export class SocketContext {
     /** Blocking calls refused because every waiter was in use. */
     waiterShortages = 0
 
-    private waiters: Waiter[] = []
+    /** The pool: acquire() an index, sleep on waiters[i].wait(ms), release(i). */
+    readonly waiters: Waiter[] = []
     private freeMask = 0
     private scratchRow: TcpSocketInfo = null
 
@@ -101,11 +102,6 @@ export class SocketContext {
 
     release(i: number): void {
         this.freeMask |= 1 << i
-    }
-
-    /** Sleeps pool waiter i until woken or timeoutMs. */
-    async sleepOn(i: number, timeoutMs: number): Promise<boolean> {
-        return await this.waiters[i].wait(timeoutMs)
     }
 
     /** Wakes every waiter named in mask. */

@@ -13,11 +13,11 @@
 
 import { StackConfig } from "../config"
 import { EBADF, EINVAL, ETIMEDOUT, SocketError } from "../tcp/errors"
-import { TCP_EV_ACCEPTABLE } from "../tcp/events"
+import { TCP_EV_ACCEPTABLE, TcpEventHook } from "../tcp/events"
 import { TcpLayer } from "../tcp/tcp-layer"
 import { TcpState } from "../tcp/state"
 import { parseIpv4 } from "../wire/ipv4"
-import { Kicker, remainingMs, SocketContext, WAIT_SLICE_MS } from "./context"
+import { remainingMs, SocketContext, WAIT_SLICE_MS } from "./context"
 import { TcpListener } from "./listener"
 import { Netstat, NetstatRow } from "./netstat"
 import { PollSet } from "./poll"
@@ -27,6 +27,16 @@ import { TcpSocket } from "./socket"
 export interface ListenOptions {
     /** Answer RST instead of dropping when the accept queue is full (Linux tcp_abort_on_overflow). */
     abortOnOverflow?: boolean
+}
+
+/**
+ * The TCP layer's event hook, made outside the constructor: a DeviceScript closure keeps its
+ * whole enclosing frame alive, and the constructor's holds the stack's config.
+ */
+function tcpEventHook(self: Sockets): TcpEventHook {
+    return (h: number, ev: number) => {
+        self.onTcpEvent(h, ev)
+    }
 }
 
 /** @devsWhenUsed */
@@ -42,10 +52,7 @@ export class Sockets {
         this.ctx = new SocketContext(tcp, sched, config.tcpSendBuffer, config.tcpRecvBuffer, waiters)
         for (let i = 0; i < tcp.conns.length; i++) this.sockets.push(new TcpSocket(this.ctx, i))
         for (let i = 0; i < tcp.listeners.length; i++) this.listeners.push(new TcpListener(this.ctx, i, this.sockets))
-        const self = this
-        tcp.onEvent = (h: number, ev: number) => {
-            self.onTcpEvent(h, ev)
-        }
+        tcp.onEvent = tcpEventHook(this)
     }
 
     /** The runtime (for apps: sleep, spawn worker tasks). */
@@ -53,12 +60,8 @@ export class Sockets {
         return this.ctx.sched
     }
 
-    setKicker(k: Kicker): void {
-        this.ctx.kicker = k
-    }
-
     /** Readiness reported by the TCP layer: wake whoever waits on that socket or listener. */
-    private onTcpEvent(h: number, ev: number): void {
+    onTcpEvent(h: number, ev: number): void {
         if (ev & TCP_EV_ACCEPTABLE) {
             const l = this.listeners[h & 0xff]
             if (l !== undefined && l.handle === h) this.ctx.wakeMask(l.waitMask)
@@ -150,7 +153,7 @@ export class Sockets {
             const bit = 1 << i
             set.markWaiter(bit, true)
             try {
-                await ctx.sleepOn(i, left)
+                await ctx.waiters[i].wait(left)
             } finally {
                 set.markWaiter(bit, false)
                 ctx.release(i)

@@ -9,7 +9,7 @@ import { Interface } from "../../src/iface/interface"
 import { TxFrame } from "../../src/iface/tx-pool"
 import { UDP_OK, udpCheck, udpEmit } from "../../src/wire/udp"
 import { UdpLayer } from "../../src/udp/udp-layer"
-import { DHCP_BOUND, DHCP_RENEWING, DHCP_REQUESTING, DHCP_SELECTING, DhcpClient } from "../../src/dhcp/dhcp-client"
+import { DHCP_BOUND, DHCP_REBOOTING, DHCP_RENEWING, DHCP_REQUESTING, DHCP_SELECTING, DhcpClient } from "../../src/dhcp/dhcp-client"
 
 const SERVER_IP = 0x0a090001
 const OFFERED = 0x0a090032
@@ -106,5 +106,32 @@ describe("udp and dhcp in the VM", () => {
         expect(client.state).toBe(DHCP_RENEWING)
         const arp = take(iface)
         expect(getU16BE(arp, 12)).toBe(0x0806)
+    })
+    test("the link comes back: an INIT-REBOOT REQUEST (no server id, ciaddr 0); the ACK keeps the address", () => {
+        const iface = new Interface(makeConfig({ mac: [2, 0, 0, 0, 0, 2], ip: "0.0.0.0", netmask: "0.0.0.0", gateway: "0.0.0.0" }))
+        const client = new DhcpClient(new UdpLayer(iface, 2), {})
+        client.poll(0)
+        const xid = getU32BE(take(iface), D + 4)
+        const offer = reply(2, xid)
+        iface.input(offer, offer.length, 0)
+        take(iface)
+        const ack = reply(5, xid)
+        iface.input(ack, ack.length, 0)
+        take(iface) // the announcement of the new address
+        expect(client.state).toBe(DHCP_BOUND)
+        client.linkRestored(30000)
+        expect(client.state).toBe(DHCP_REBOOTING)
+        const req = take(iface)
+        expect(sentType(req)).toBe(3)
+        expect(getU32BE(req, D + 12)).toBe(0) // ciaddr
+        // Options after the type: requested IP (50) with our address, then the parameter list (55), no 54.
+        expect(req[D + 243]).toBe(50)
+        expect(getU32BE(req, D + 245)).toBe(OFFERED)
+        expect(req[D + 249]).toBe(55)
+        const ack2 = reply(5, getU32BE(req, D + 4))
+        iface.input(ack2, ack2.length, 30100)
+        expect(client.state).toBe(DHCP_BOUND)
+        expect(iface.ip).toBe(OFFERED)
+        expect(client.pollAt()).toBe(30000 + 50000)
     })
 })
