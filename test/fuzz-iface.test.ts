@@ -74,7 +74,7 @@ function predict(f: Buffer, len: number): Prediction {
         const sMac = [...f.subarray(a + 8, a + 14)]
         const sIp = f.readUInt32BE(a + 14)
         const tIp = f.readUInt32BE(a + 24)
-        if (sMac[0] & 1 || sIp >= 0xe0000000 || sIp === SUBNET_BCAST) return { outcome: "arpDropBadSender" }
+        if (sMac[0] & 1 || sIp >= 0xe0000000 || sIp >>> 24 === 127 || sIp === SUBNET_BCAST) return { outcome: "arpDropBadSender" }
         if (sIp === US.ip) return { outcome: macEq(f, a + 8, US.mac) ? "arpNotForUs" : "arpDropConflict" }
         const arpSender = { ip: sIp, mac: sMac }
         if (tIp !== US.ip) return { outcome: sIp !== 0 && sIp === tIp ? "arpGratuitous" : "arpNotForUs", arpSender }
@@ -95,7 +95,7 @@ function predict(f: Buffer, len: number): Prediction {
     const src = f.readUInt32BE(26)
     const dst = f.readUInt32BE(30)
     if (dst !== US.ip && dst !== 0xffffffff && dst !== SUBNET_BCAST) return { outcome: "ipDropNotForUs" }
-    if (src >= 0xe0000000 || src === SUBNET_BCAST) return { outcome: "ipDropBadSource" }
+    if (src >= 0xe0000000 || src >>> 24 === 127 || src === SUBNET_BCAST) return { outcome: "ipDropBadSource" }
     const proto = f[23]
     const payload = f.subarray(14 + hl, 14 + tl)
     if (proto === UDP) return { outcome: "ipDelivered", udpPayload: Buffer.from(payload) }

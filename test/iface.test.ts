@@ -121,6 +121,7 @@ describe("ARP replies", () => {
         expect(outcomeOf(iface, arpFrame({ ...base, senderMac: [1, 0, 0x5e, 0, 0, 1] }))).toBe("arpDropBadSender")
         expect(outcomeOf(iface, arpFrame({ ...base, senderIp: ip("224.0.0.5") }))).toBe("arpDropBadSender")
         expect(outcomeOf(iface, arpFrame({ ...base, senderIp: ip("10.0.2.255") }))).toBe("arpDropBadSender")
+        expect(outcomeOf(iface, arpFrame({ ...base, senderIp: ip("127.0.0.1") }))).toBe("arpDropBadSender")
         expect(outcomeOf(iface, arpFrame({ ...base, senderIp: US.ip }))).toBe("arpDropConflict")
         expect(outcomeOf(iface, arpFrame({ ...base, senderMac: US.mac, senderIp: US.ip, targetIp: GW.ip }))).toBe("arpNotForUs")
         expect(drain(iface)).toEqual([])
@@ -281,9 +282,9 @@ describe("IPv4 input checks", () => {
         feed(iface, ipv4Frame(BROADCAST_MAC, PEER.mac, { src: PEER.ip, dst: ip("255.255.255.255"), protocol: 17 }, Buffer.alloc(8)))
         expect(n).toBe(2)
     })
-    test("broadcast or multicast sources are dropped", () => {
+    test("broadcast, multicast or loopback sources are dropped (RFC 1122 §3.2.1.3)", () => {
         const iface = makeIface()
-        for (const src of ["255.255.255.255", "10.0.2.255", "224.1.2.3", "240.0.0.1"])
+        for (const src of ["255.255.255.255", "10.0.2.255", "224.1.2.3", "240.0.0.1", "127.0.0.1", "127.1.2.3"])
             expect(outcomeOf(iface, pingFrame({ ethDst: US.mac, ethSrc: PEER.mac, src: ip(src), dst: US.ip }))).toBe("ipDropBadSource")
     })
     test("unknown protocols are dropped; handlers get the payload view, options skipped", () => {

@@ -99,9 +99,9 @@ describe("TCP over the real Interface", () => {
 })
 
 describe("addresses (RFC 1122 §4.2.3.10)", () => {
-    test("connect() refuses broadcast, multicast, 0 and our own address; nothing is sent", () => {
+    test("connect() refuses broadcast, multicast, loopback, 0 and our own address; nothing is sent", () => {
         const A = stack(1, "10.9.0.1")
-        for (const dst of ["255.255.255.255", "10.9.0.255", "224.0.0.1", "239.1.2.3", "240.0.0.1", "0.0.0.0"]) {
+        for (const dst of ["255.255.255.255", "10.9.0.255", "224.0.0.1", "239.1.2.3", "240.0.0.1", "0.0.0.0", "127.0.0.1"]) {
             expect(A.tcp.connect(parseIpv4(dst), 80, 0)).toBe(-EINVAL)
         }
         expect(A.tcp.connect(A.iface.ip, 80, 0)).toBe(-EADDRNOTAVAIL)

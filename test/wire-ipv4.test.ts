@@ -7,7 +7,7 @@ import {
     ipv4Parse,
     parseIpv4,
     formatIpv4,
-    ipv4IsMulticastOrReserved,
+    ipv4IsNotHost,
     IPV4_ERR_CHECKSUM,
     IPV4_ERR_HEADER_LEN,
     IPV4_ERR_SHORT,
@@ -118,10 +118,14 @@ describe("IPv4 header (RFC 791)", () => {
         )
         for (const bad of ["", "1.2.3", "1.2.3.4.5", "1.2.3.256", "1..2.3", "a.b.c.d", "1.2.3.4 ", "1.2.3.0004", "-1.2.3.4"]) expect(parseIpv4(bad)).toBe(-1)
     })
-    test("multicast and reserved sources", () => {
-        expect(ipv4IsMulticastOrReserved(ip("224.0.0.1"))).toBe(true)
-        expect(ipv4IsMulticastOrReserved(ip("255.255.255.255"))).toBe(true)
-        expect(ipv4IsMulticastOrReserved(ip("223.255.255.255"))).toBe(false)
-        expect(ipv4IsMulticastOrReserved(ip("10.0.0.1"))).toBe(false)
+    test("not a host: loopback, multicast and reserved", () => {
+        expect(ipv4IsNotHost(ip("224.0.0.1"))).toBe(true)
+        expect(ipv4IsNotHost(ip("255.255.255.255"))).toBe(true)
+        expect(ipv4IsNotHost(ip("223.255.255.255"))).toBe(false)
+        expect(ipv4IsNotHost(ip("10.0.0.1"))).toBe(false)
+        expect(ipv4IsNotHost(ip("127.0.0.1"))).toBe(true)
+        expect(ipv4IsNotHost(ip("127.255.255.255"))).toBe(true)
+        expect(ipv4IsNotHost(ip("126.255.255.255"))).toBe(false)
+        expect(ipv4IsNotHost(ip("128.0.0.0"))).toBe(false)
     })
 })

@@ -18,7 +18,7 @@ export interface InterfaceCounters {
     ethDropOtherType: number // any other EtherType or an 802.3 length field
     arpDropMalformed: number
     arpDropNoAddress: number // we have no IP address yet
-    arpDropBadSender: number // group MAC, or a broadcast/multicast sender IP
+    arpDropBadSender: number // group MAC, or a broadcast/multicast/loopback sender IP
     arpDropConflict: number // someone else claims our IP (RFC 5227 section 2.4)
     arpNotForUs: number // valid, target is someone else (may still refresh an entry, RFC 826)
     arpGratuitous: number // sender IP === target IP announcement (merged, never created)
@@ -31,7 +31,7 @@ export interface InterfaceCounters {
     ipDropChecksum: number
     ipDropFragment: number // MF set or offset != 0: we do not reassemble
     ipDropNotForUs: number
-    ipDropBadSource: number // multicast/broadcast source (RFC 1122 section 3.2.1.3)
+    ipDropBadSource: number // multicast/broadcast/loopback source (RFC 1122 section 3.2.1.3)
     ipDropUnknownProtocol: number
     ipDelivered: number // handed to a protocol handler (ICMP, TCP, UDP)
     internalErrors: number // an exception caught in input/poll: a bug, should stay 0 (not an outcome)

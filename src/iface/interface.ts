@@ -32,7 +32,7 @@ import {
     Ipv4Repr,
     ipv4Check,
     ipv4Emit,
-    ipv4IsMulticastOrReserved,
+    ipv4IsNotHost,
     ipv4Parse,
     parseIpv4,
 } from "../wire/ipv4"
@@ -211,7 +211,7 @@ export class Interface {
             count(c, "arpDropNoAddress")
             return
         }
-        if (macIsGroup(a.senderMac, 0) || ipv4IsMulticastOrReserved(a.senderIp) || a.senderIp === this.subnetBroadcast) {
+        if (macIsGroup(a.senderMac, 0) || ipv4IsNotHost(a.senderIp) || a.senderIp === this.subnetBroadcast) {
             count(c, "arpDropBadSender")
             return
         }
@@ -267,7 +267,7 @@ export class Interface {
             count(c, "ipDropNotForUs")
             return
         }
-        if (ipv4IsMulticastOrReserved(p.src) || p.src === this.subnetBroadcast) {
+        if (ipv4IsNotHost(p.src) || p.src === this.subnetBroadcast) {
             count(c, "ipDropBadSource")
             return
         }
@@ -330,7 +330,7 @@ export class Interface {
         const broadcast = this.isBroadcast(dst)
         let nextHop = dst
         if (!broadcast) {
-            if (this.ip === 0 || dst === 0 || dst === this.ip || ipv4IsMulticastOrReserved(dst)) nextHop = 0
+            if (this.ip === 0 || dst === 0 || dst === this.ip || ipv4IsNotHost(dst)) nextHop = 0
             else if (((dst ^ this.ip) & this.netmask) !== 0) nextHop = this.gateway
         }
         if (!broadcast && nextHop === 0) {

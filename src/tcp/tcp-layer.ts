@@ -10,7 +10,7 @@
 
 import { StackConfig } from "../config"
 import { AddressListener, Ipv4Handler } from "../iface/interface"
-import { ipv4IsMulticastOrReserved } from "../wire/ipv4"
+import { ipv4IsNotHost } from "../wire/ipv4"
 import { IPPROTO_TCP, parseTcp, TcpRepr, TCP_ACK, TCP_ERR_CHECKSUM, TCP_OK, TCP_RST, TCP_SYN } from "../wire/tcp"
 import { Connection, TIME_NEVER } from "./connection"
 import { TcpCounters } from "./counters"
@@ -306,8 +306,8 @@ export class TcpLayer implements Ipv4Handler, AddressListener {
     connect(dstIp: number, dstPort: number, now: number, localPort?: number): number {
         dstIp = dstIp >>> 0
         // RFC 1122 §4.2.3.10: an OPEN to a broadcast or multicast address is an error (this
-        // also refuses 0.0.0.0 and class E); to ourselves there is no route (no loopback).
-        if (dstIp === 0 || ipv4IsMulticastOrReserved(dstIp) || dstIp === this.port.subnetBroadcast ||
+        // also refuses 0.0.0.0, class E and 127/8); to ourselves there is no route (no loopback).
+        if (dstIp === 0 || ipv4IsNotHost(dstIp) || dstIp === this.port.subnetBroadcast ||
             !(dstPort > 0 && dstPort <= 65535)) return -EINVAL
         if (this.port.ip === 0 || dstIp === this.port.ip) return -EADDRNOTAVAIL
         let lport = localPort ? localPort : 0

@@ -113,9 +113,13 @@ export function ipv4Emit(repr: Ipv4Repr, buf: Buffer, off: number): number {
     return IPV4_HEADER_LEN
 }
 
-/** 224.0.0.0/4 (multicast) and 240.0.0.0/4 (reserved, incl. 255.255.255.255). */
-export function ipv4IsMulticastOrReserved(addr: number): boolean {
-    return addr >>> 28 >= 0xe
+/**
+ * Never the address of a host on the wire: 127.0.0.0/8 (loopback: RFC 1122 section 3.2.1.3,
+ * it must not appear outside a host), 224.0.0.0/4 (multicast) and 240.0.0.0/4 (reserved,
+ * 255.255.255.255 included).
+ */
+export function ipv4IsNotHost(addr: number): boolean {
+    return addr >>> 28 >= 0xe || addr >>> 24 === 127
 }
 
 /** Parses a dotted quad ("10.0.2.15"). Returns -1 when malformed. For configuration, not packets. */
