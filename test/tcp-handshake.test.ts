@@ -144,6 +144,18 @@ describe("LISTEN (RFC 9293 §3.10.7.2)", () => {
         expect(h.layer.counters.synRequestsExpired).toBe(1)
         expect(h.layer.requests.entries.every((r) => r.listener < 0)).toBe(true)
     })
+    test("after an address change (DHCP) a half-open request is dropped, not answered from the old address", () => {
+        const { h, lid } = listening()
+        h.send({ flags: "S", seq: REMOTE_ISS })
+        h.one()
+        h.ip.ip = LOCAL_IP + 1 // the interface took another address
+        h.layer.addressChanged()
+        h.advance(1000) // the first SYN-ACK retransmission would be due
+        expect(h.take()).toEqual([])
+        expect(h.layer.counters.synRequestsExpired).toBe(1)
+        expect(h.layer.requests.entries.every((r) => r.listener < 0)).toBe(true)
+        expect(h.layer.listeners[lid].synCount).toBe(0)
+    })
 })
 
 describe("SYN-SENT (RFC 9293 §3.10.7.3)", () => {

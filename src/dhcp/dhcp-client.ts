@@ -189,7 +189,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
             this.state = DHCP_REQUESTING
             this.tries = 0
             this.send(DHCPREQUEST, IPV4_BROADCAST, now)
-        } else if (s === DHCP_REQUESTING || s === DHCP_RENEWING || s === DHCP_REBINDING || s === DHCP_REBOOTING) {
+        } else if (s >= DHCP_REQUESTING && s !== DHCP_BOUND && s !== DHCP_STATIC) { // a REQUEST is out
             if (m.type === DHCPNAK) {
                 this.setAddress(0, 0, 0)
                 this.restart(now)
@@ -210,7 +210,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
      */
     linkRestored(now: number): void {
         const s = this.state
-        if ((s >= DHCP_BOUND && s <= DHCP_REBINDING) || s === DHCP_REBOOTING) {
+        if (s >= DHCP_BOUND && s !== DHCP_STATIC) { // BOUND, RENEWING, REBINDING, REBOOTING
             this.state = DHCP_REBOOTING
             this.since = now
             this.tries = 0

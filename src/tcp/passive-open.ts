@@ -240,7 +240,8 @@ export class PassiveOpen {
                 continue
             }
             if (r.nextAt > now) continue
-            if (r.retries >= sh.synAckRetries) {
+            // Out of tries, or our address changed since (DHCP): never answer from an old one.
+            if (r.retries >= sh.synAckRetries || r.localIp !== sh.port.ip) {
                 sh.counters.synRequestsExpired++
                 this.dropRequest(r)
                 continue
