@@ -173,7 +173,9 @@ async function main(): Promise<void> {
     try {
         const h = await measureHeap()
         out(`- free heap under load: **${h.freeBytes} B (${(h.freeBytes / 1024).toFixed(1)} KB of 64 KB)**; ${h.panic}`)
-        out(`- while the heap filled: ${h.echoedBytes} B echoed, ${h.discardedBytes} B sent to discard; status page: \`${h.memoryLine}\``)
+        const bytes = (b: typeof h.load) => `echo ${b.echoIn} B in and ${b.echoOut} B back, discard ${b.discardIn} B in, over ${b.ms} ms`
+        out(`- traffic at the device's jack (new payload bytes): in all, ${bytes(h.load)}; while the heap filled, ${bytes(h.filling)}`)
+        out(`- status page under load: \`${h.memoryLine}\``)
     } catch (e) {
         out(`- not measured: ${e instanceof Error ? e.message.split("\n")[0] : e} (needs passt: see the README)`)
     }

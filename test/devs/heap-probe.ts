@@ -21,7 +21,7 @@ async function main() {
         keep.push(Buffer.alloc(BALLAST))
         total += BALLAST
         console.log("ballast " + total + " B held")
-        await ds.sleep(5) // the firmware keeps serving while the heap fills
+        await ds.sleep(50) // the firmware keeps serving while the heap fills (a few seconds of it)
     }
 }
 
