@@ -38,7 +38,7 @@ const CONFIGS: DevCfg[] = [
         config: { tcpConnections: 1, tcpSendBuffer: 8192, tcpRecvBuffer: 8192, txFrames: 2 },
         note:
             "tcpConnections 1, tcpSendBuffer = tcpRecvBuffer = 8192, txFrames 2: MSS 1460 and 5.6 segments of window. " +
-            "Its buffers (section 2) are about 4 KB more than the firmware's stack (17,008 B with 3 slots of 2+2 KB), " +
+            "Its buffers (section 2) are about 4 KB more than the firmware's stack (16,984 B with 3 slots of 2+2 KB), " +
             "whose free heap under load in the DeviceScript VM is in section 2: a board built for bulk transfer " +
             "would trade apps or slots for it; its heap in the VM is not measured by this run",
     },
