@@ -34,7 +34,7 @@ import { Scheduler, Task, Waiter } from "./socket/scheduler"
 import { Sockets } from "./socket/sockets"
 import { TcpLayer } from "./tcp/tcp-layer"
 import { UdpLayer } from "./udp/udp-layer"
-import { DhcpClient } from "./dhcp/dhcp-client"
+import { DHCP_STATIC, DhcpClient } from "./dhcp/dhcp-client"
 import { allocatedByteCount } from "./util/bytes"
 
 export interface NetStackOptions {
@@ -140,16 +140,20 @@ export class NetStack implements Task, Kicker {
 
     /**
      * Asks the device for its link (the ENC28J60 has no interrupt we can use: polled, every
-     * LINK_CHECK_MS). When it comes back: announce our address again (RFC 5227 section 2.3;
-     * the one at start-up went nowhere if the cable was out) and let DHCP check its lease,
-     * since the cable may now be in another network (RFC 2131 section 3.2).
+     * LINK_CHECK_MS; an exception counts as a device error). When it comes back: announce a
+     * static address again (RFC 5227 section 2.3; the one at start-up went nowhere if the cable
+     * was out), and let DHCP check its lease, since the cable may now be in another network
+     * (RFC 2131 section 3.2), or search again.
      */
     private async checkLink(now: number): Promise<void> {
         this.linkCheckAt = now + LINK_CHECK_MS
         const up = await this.device.linkUp()
         if (up && this.linkDown) {
-            this.iface.announce()
-            if (this.dhcp !== null) this.dhcp.linkRestored(now)
+            // A leased address is announced once DHCP has confirmed it, not before: the cable
+            // may now be in a network where it is someone else's (RFC 5227 section 2.1).
+            const dhcp = this.dhcp
+            if (dhcp === null || dhcp.state === DHCP_STATIC) this.iface.announce()
+            if (dhcp !== null) dhcp.linkRestored(now)
         }
         this.linkDown = !up
     }
@@ -170,8 +174,8 @@ export class NetStack implements Task, Kicker {
         while (!this.stopped) {
             let worked = false
             this.rxPending = false
-            if (sched.nowMs() >= this.linkCheckAt) await this.checkLink(sched.nowMs())
             try {
+                if (sched.nowMs() >= this.linkCheckAt) await this.checkLink(sched.nowMs())
                 worked = await this.pump.step()
             } catch (e) {
                 this.pump.deviceErrors++

@@ -436,9 +436,20 @@ describe("DHCP client: the link comes back (RFC 2131 section 3.2, INIT-REBOOT)",
         r.take()
         while (r.client.state !== DHCP_SELECTING && r.now < 1e6) r.runUntilSend(1e6)
         expect(r.client.state).toBe(DHCP_SELECTING)
-        expect(r.now).toBeLessThan(30000 + 64000 + 5000) // right after the last REQUEST timed out
         expect(r.iface.ip).toBe(0)
         expect(r.addresses).toEqual([OFFERED, 0])
+        expect(r.now).toBe(40000) // at the lease's end (section 4.4.5), not after the REQUEST back-off
+    })
+
+    test("the confirmed address is announced after the ACK, not when the link comes back", () => {
+        const isAnnouncement = (f: Buffer) => f.readUInt16BE(12) === 0x0806 && f.readUInt32BE(28) === f.readUInt32BE(38)
+        const { r, req } = rebooted()
+        expect(r.log.filter((x) => isAnnouncement(x.f)).length).toBe(1) // the one when the lease was first bound
+        const since = r.log.length
+        r.reply(serverReply(5, { xid: req.xid, lease: 1000 }))
+        const after = r.log.slice(since).filter((x) => isAnnouncement(x.f))
+        expect(after.length).toBe(1)
+        expect(decodeArp(decodeEthernet(after[0].f).payload).senderIp).toBe(OFFERED)
     })
 
     test("while searching: DISCOVER at once instead of waiting out the back-off; a static override stays", () => {
@@ -459,13 +470,30 @@ describe("DHCP client: the link comes back (RFC 2131 section 3.2, INIT-REBOOT)",
         expect(o.iface.ip).toBe(ip("192.168.7.2"))
     })
 
-    test("the static fallback is given up for DHCP when the link comes back", () => {
-        const r = new Rig({ dhcpMaxDiscovers: 1, ip: "192.168.7.2" })
+    test("after the static fallback: DHCP again when the link comes back, keeping the fallback address meanwhile", () => {
+        const FALLBACK = ip("192.168.7.2")
+        const r = new Rig({ dhcpMaxDiscovers: 2, ip: "192.168.7.2" })
         while (r.client.state !== DHCP_STATIC) r.runUntilSend(1e6)
-        expect(r.iface.ip).toBe(ip("192.168.7.2"))
+        expect(r.iface.ip).toBe(FALLBACK)
         r.client.linkRestored(r.now)
         const [disc] = r.poll(r.now)
         expect(disc.type).toBe(1)
         expect(r.client.state).toBe(DHCP_SELECTING)
+        // Nobody answers: back to the fallback, which never went away (connections on it live on).
+        for (let i = 0; i < 10 && r.client.state !== DHCP_STATIC; i++) {
+            expect(r.iface.ip).toBe(FALLBACK)
+            r.runUntilSend(r.now + 100000)
+        }
+        expect(r.client.state).toBe(DHCP_STATIC)
+        expect(r.addresses).toEqual([FALLBACK])
+        // The link comes back again, and this time a server answers: its lease replaces the fallback.
+        r.client.linkRestored(r.now)
+        const [d2] = r.poll(r.now)
+        expect(d2.flags).toBe(0x8000) // broadcast replies, please: the fallback address would refuse OFFERED
+        const [req] = r.reply(serverReply(2, { xid: d2.xid, lease: 100, dst: 0xffffffff }))
+        expect(req.flags).toBe(0x8000)
+        r.reply(serverReply(5, { xid: req.xid, lease: 100, dst: 0xffffffff }))
+        expect(r.client.state).toBe(DHCP_BOUND)
+        expect(r.addresses).toEqual([FALLBACK, OFFERED])
     })
 })

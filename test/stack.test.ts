@@ -301,6 +301,30 @@ describe("link watch (the cable comes out and back)", () => {
         }
     })
 
+    test("a device whose linkUp() throws costs a device error, not the pump", async () => {
+        const sched = new VirtualScheduler()
+        let calls = 0
+        class GlitchyDevice extends PortDevice {
+            async linkUp(): Promise<boolean> {
+                if (++calls === 3) throw new Error("bus glitch")
+                return true
+            }
+        }
+        const stack = new NetStack(pairConfig(A_IP, 1), sched, new GlitchyDevice(), { idlePollMs: 100 })
+        try {
+            await stack.start()
+            await sched.sleep(10000)
+            const steps = stack.steps
+            await sched.sleep(10000)
+            expect(calls).toBeGreaterThan(15) // about one a second, on past the throw
+            expect(stack.pump.deviceErrors).toBe(1)
+            expect(stack.steps).toBeGreaterThan(steps + 50)
+        } finally {
+            stack.stop()
+            sched.halt()
+        }
+    })
+
     test("DHCP still searching: a DISCOVER within a second of the link coming back, not after the back-off", async () => {
         const r = await onChip({ dhcp: true })
         try {

@@ -1,8 +1,7 @@
-// The counters objects the status page lists: the interface's is parsed from a JSON text
-// (a string is data in DeviceScript), the TCP layer's and the driver's are built by
-// zeroFields calls (string-literal keys: no heap strings in the VM). Either way every field
-// of the interface must be there, in order, all 0 — a missing one would count NaN (tsc only
-// checks that each name given is a field). The default StackConfig is a JSON text parsed by
+// The counters objects the status page lists (interface, TCP layer, driver) are built by
+// zeroFields calls (string-literal keys: no heap strings in the VM). Every field of each
+// interface must be there, in order, all 0 — a missing one would count NaN (tsc only checks
+// that each name given is a field). The default StackConfig is a JSON text parsed by
 // every makeConfig call.
 import { describe, expect, test } from "vitest"
 import { readFileSync } from "node:fs"

@@ -9,9 +9,11 @@
 //   RENEWING   at T2 → REBINDING: REQUEST broadcast; ACK → BOUND, NAK → INIT
 //   REBINDING  lease expiry → drop the address (0.0.0.0) → INIT
 //   REBOOTING  (the link came back while we held a lease: INIT-REBOOT, section 3.2) REQUEST
-//              broadcast naming our address, no server id; ACK → BOUND, NAK → INIT,
-//              REQUEST_TRIES timeouts → BOUND again on the old lease while it lasts
-// The link coming back also restarts a search in progress (or the static fallback) at once,
+//              broadcast naming our address, no server id; ACK → BOUND (and announce it),
+//              NAK → INIT, REQUEST_TRIES timeouts → BOUND again on the old lease
+// In every state that holds a lease, its expiry drops the address → INIT (section 4.4.5).
+// The link coming back also restarts a search in progress, or leaves the static fallback
+// for a search (the fallback address stays in use until a lease replaces it), at once
 // instead of waiting out a back-off that grew while the cable was out.
 // Retransmissions (section 4.1): 4, 8, 16, 32, 64, 64 ... s, each ±1 s at random; in
 // RENEWING/REBINDING half the time left to T2/expiry, at least 60 s (section 4.4.5).
@@ -54,8 +56,6 @@ export interface DhcpConfig {
     netmask?: string
     gateway?: string
     dhcpStaticOverride?: boolean
-    /** Ask servers to broadcast replies (not needed: the interface takes any unicast while it has no address). */
-    dhcpBroadcastFlag?: boolean
 }
 
 /** @devsWhenUsed */
@@ -85,7 +85,6 @@ export class DhcpClient implements UdpHandler, PumpTimers {
     private staticGateway: string
     private maxDiscovers: number
     private staticOverride: boolean
-    private broadcastFlag: boolean
     private m: DhcpRepr
     /** (xid, since and reqAt are set before they are read: no initialisers, to save code.) */
     private xid: number
@@ -103,7 +102,6 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         this.staticGateway = cfg.gateway
         this.maxDiscovers = cfg.dhcpMaxDiscovers
         this.staticOverride = cfg.dhcpStaticOverride
-        this.broadcastFlag = cfg.dhcpBroadcastFlag
         this.m = new DhcpRepr()
         this.onAddress = null
         this.next = null
@@ -126,7 +124,12 @@ export class DhcpClient implements UdpHandler, PumpTimers {
 
     private tick(now: number): void {
         const s = this.state
-        if (s === DHCP_INIT && this.staticOverride) {
+        if (s >= DHCP_BOUND && s !== DHCP_STATIC && now >= this.expireAt) {
+            // The lease ran out (also while REBOOTING asked for it): section 4.4.5, start over.
+            this.setAddress(0, 0, 0)
+            this.restart(now)
+            this.tick(now)
+        } else if (s === DHCP_INIT && this.staticOverride) {
             this.useStatic()
         } else if (s === DHCP_INIT || s === DHCP_SELECTING) {
             if (this.staticIp && this.maxDiscovers > 0 && this.discovers >= this.maxDiscovers) {
@@ -134,7 +137,8 @@ export class DhcpClient implements UdpHandler, PumpTimers {
                 return
             }
             if (s === DHCP_INIT) {
-                if (this.udp.iface.ip !== 0) this.setAddress(0, 0, 0)
+                // (An address set now is the static fallback's, searched past after the link
+                // came back: it stays until a lease replaces it.)
                 this.since = now
                 this.tries = 0
             }
@@ -145,6 +149,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         } else if (s === DHCP_REQUESTING || s === DHCP_REBOOTING) {
             if (this.tries < REQUEST_TRIES) {
                 this.send(DHCPREQUEST, IPV4_BROADCAST, now)
+                if (s === DHCP_REBOOTING && this.at > this.expireAt) this.at = this.expireAt
             } else if (s === DHCP_REBOOTING) {
                 // Nobody answered: section 3.2 lets us keep the lease until it runs out (the
                 // BOUND tick at T1 drops it at once if that has already happened).
@@ -155,12 +160,6 @@ export class DhcpClient implements UdpHandler, PumpTimers {
                 this.tick(now)
             }
         } else if (s >= DHCP_BOUND && s <= DHCP_REBINDING) {
-            if (now >= this.expireAt) {
-                this.setAddress(0, 0, 0)
-                this.restart(now)
-                this.tick(now)
-                return
-            }
             const next = now >= this.t2At ? DHCP_REBINDING : DHCP_RENEWING
             if (next !== s) {
                 if (s === DHCP_BOUND) this.since = now
@@ -215,7 +214,7 @@ export class DhcpClient implements UdpHandler, PumpTimers {
             this.since = now
             this.tries = 0
             this.xid = newXid()
-            this.send(DHCPREQUEST, IPV4_BROADCAST, now)
+            this.tick(now) // the REQUEST (or the end of a lease that ran out meanwhile)
         } else if (!this.staticOverride) {
             this.restart(now)
         }
@@ -235,6 +234,9 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         this.expireAt = start + lease
         if (v[V_SERVER_ID] !== 0) this.server = v[V_SERVER_ID]
         this.dns = v[V_DNS]
+        // INIT-REBOOT confirmed the address we kept: announce it now, not before (RFC 5227
+        // section 2.1; a changed address is announced by setAddress).
+        if (this.state === DHCP_REBOOTING && m.yiaddr === this.udp.iface.ip) this.udp.iface.announce()
         this.state = DHCP_BOUND
         this.at = this.t1At
         this.leases++
@@ -282,7 +284,11 @@ export class DhcpClient implements UdpHandler, PumpTimers {
         const b = f.buf
         const s = this.state
         const bound = s >= DHCP_BOUND && s <= DHCP_REBINDING
-        let p = dhcpEmitHeader(b, UDP_DATA_OFFSET, this.xid, (now - this.since) / 1000, this.broadcastFlag === true, bound ? this.ip : 0, udp.iface.mac)
+        // Replies come to the offered address unless we ask for broadcast (section 4.1): fine
+        // while the interface has no address (it takes any unicast then), not while it holds
+        // the static fallback's.
+        const broadcast = !bound && udp.iface.ip !== 0 && s !== DHCP_REBOOTING
+        let p = dhcpEmitHeader(b, UDP_DATA_OFFSET, this.xid, (now - this.since) / 1000, broadcast, bound ? this.ip : 0, udp.iface.mac)
         p = dhcpPutOption(b, p, OPT_MESSAGE_TYPE, 1, type)
         if (type === DHCPREQUEST && !bound) {
             // Section 4.3.2: SELECTING names the address and the chosen server, INIT-REBOOT

@@ -8,26 +8,27 @@ export class Listener {
     generation = 0
     inUse = false
     port = 0
-    backlog = 0
+    // (Fields without an initialiser are set by open() and read only while inUse.)
+    backlog: number
     /** Answer RST instead of dropping when the accept queue is full (Linux tcp_abort_on_overflow). */
-    abortOnOverflow = false
+    abortOnOverflow: boolean
     /** Requests of this listener in the SYN queue. */
-    synCount = 0
+    synCount: number
     /** TCP_EV_* bits waiting to be reported. */
     pendingEvents = 0
     // Statistics
-    synReceived = 0
-    synDropped = 0
-    cookiesSent = 0
+    synReceived: number
+    synDropped: number
+    cookiesSent: number
     /** Completed handshakes this listener could not take: accept queue full or no free slot (counters acceptQueueOverflows / noFreeSlot say which). */
-    acceptOverflows = 0
+    acceptOverflows: number
     /** When the last SYN cookie was sent (the SYN queue overflowed). */
     cookieAt: number
 
     /** Accept queue: connection slot indices, a ring of `backlogMax` entries. */
     private queue: number[] = []
-    private head = 0
-    private count = 0
+    private head: number
+    private count: number
 
     constructor(index: number, backlogMax: number) {
         this.index = index

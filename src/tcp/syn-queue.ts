@@ -4,21 +4,21 @@
 
 /** @devsWhenUsed */
 export class SynRequest {
-    /** Owning listener index; -1 = free. */
+    /** Owning listener index; -1 = free. Nothing else is read while free, and listenInput sets it all. */
     listener = -1
-    localIp = 0
-    localPort = 0
-    remoteIp = 0
-    remotePort = 0
-    iss = 0
-    irs = 0
-    peerMss = 0
+    localIp: number
+    localPort: number
+    remoteIp: number
+    remotePort: number
+    iss: number
+    irs: number
+    peerMss: number
     /** Window-scale shift offered in the SYN; -1 = none (then our SYN-ACK offers none either). */
-    peerWs = -1
+    peerWs: number
     /** SYN-ACK retransmissions so far, next retransmission time, first SYN-ACK time. */
-    retries = 0
-    nextAt = 0
-    sentAt = 0
+    retries: number
+    nextAt: number
+    sentAt: number
     /** The last SYN-ACK found no frame: it goes out at the next retry (passive-open.ts). */
     owed: boolean
 }
