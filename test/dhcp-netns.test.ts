@@ -9,7 +9,7 @@ import { pidAlive } from "../sim/attach/process"
 import { TapPort, startTap } from "../sim/attach/tap"
 import { SimDevice, createSimDevice } from "../sim/device"
 import { parsePcap } from "../sim/pcap"
-import { DHCP_BOUND, DhcpClient } from "../src/dhcp/dhcp-client"
+import { DHCP_BOUND, DHCP_REBOOTING, DhcpClient } from "../src/dhcp/dhcp-client"
 import { formatIpv4 } from "../src/wire/ipv4"
 import { Netns, createNetns, listNetns } from "./helpers/netns"
 import { NsProcess, sleep, spawnInNetns } from "./helpers/interop"
@@ -34,18 +34,23 @@ describeNeeds("DHCP client against dnsmasq in a namespace", NEEDS, () => {
     let dhcp: DhcpClient = null
     const events: string[] = []
 
+    /** dnsmasq serving net.50-99 on the TAP (authoritative: it NAKs addresses of other networks). */
+    function startDnsmasq(net: string, leases: string): NsProcess {
+        // `ip netns exec` execs dnsmasq: the child's PID is dnsmasq's.
+        return spawnInNetns(ns, [
+            "exec dnsmasq --no-daemon --conf-file=/dev/null --log-facility=- --log-dhcp --dhcp-authoritative",
+            `--interface=${tap.tapName} --bind-interfaces --port=0`,
+            `--dhcp-range=${net}.50,${net}.99,255.255.255.0,2m`,
+            "--dhcp-option=option:T1,10 --dhcp-option=option:T2,20",
+            `--dhcp-leasefile=${join(dir, leases)} --pid-file=${join(dir, "pid")}`,
+        ].join(" "))
+    }
+
     beforeAll(async () => {
         ns = await createNetns()
         dir = mkdtempSync(join(tmpdir(), "enc-dhcp-"))
         tap = await startTap({ netns: ns.name, nsAddress: "10.200.0.1/24" })
-        // `ip netns exec` execs dnsmasq: the child's PID is dnsmasq's.
-        dnsmasq = spawnInNetns(ns, [
-            "exec dnsmasq --no-daemon --conf-file=/dev/null --log-facility=- --log-dhcp",
-            `--interface=${tap.tapName} --bind-interfaces --port=0`,
-            "--dhcp-range=10.200.0.50,10.200.0.99,255.255.255.0,2m",
-            "--dhcp-option=option:T1,10 --dhcp-option=option:T2,20",
-            `--dhcp-leasefile=${join(dir, "leases")} --pid-file=${join(dir, "pid")}`,
-        ].join(" "))
+        dnsmasq = startDnsmasq("10.200.0", "leases")
         // The stack runs its own client (config.dhcp); the static address is only the fallback.
         device = createSimDevice({ config: { dhcp: true }, pcap: join(dir, "dev.pcap") })
         dhcp = device.stack.dhcp
@@ -112,4 +117,46 @@ describeNeeds("DHCP client against dnsmasq in a namespace", NEEDS, () => {
         expect(reqs).toContainEqual({ src: ip, dst: 0x0ac80001, ciaddr: ip, type: 3 })
         expect(dnsmasq.stderr()).toMatch(new RegExp(`DHCPACK\\(${tap.tapName}\\) ${addr.replace(/\./g, "\\.")}[^\\n]*\\n[^]*DHCPACK\\(${tap.tapName}\\) ${addr.replace(/\./g, "\\.")}`))
     }, 45000)
+
+    test("cable out and back in: INIT-REBOOT (dnsmasq ACKs the same address); moved to another network: NAK, a new lease", async () => {
+        await until("a lease", 15000, () => dhcp.state === DHCP_BOUND)
+        const ip = device.iface.ip
+        const addr = formatIpv4(ip)
+        // The state the client was in when each reply came (renewals at T1 come too: BOUND/RENEWING).
+        const replyStates: number[] = []
+        const input = dhcp.udpInput.bind(dhcp)
+        dhcp.udpInput = (...a: Parameters<DhcpClient["udpInput"]>) => {
+            replyStates.push(dhcp.state)
+            input(...a)
+        }
+        const replug = async () => {
+            device.chip.setLink(false)
+            await sleep(1500) // the stack looks every second
+            device.chip.setLink(true)
+        }
+        await replug()
+        await until("a REBOOTING reply", 10000, () => replyStates.includes(DHCP_REBOOTING))
+        await until("bound again", 5000, () => dhcp.state === DHCP_BOUND)
+        expect(device.iface.ip).toBe(ip)
+        expect(events).toEqual([`got ${addr}`])
+        const ping = await ns.exec("ping", ["-c", "2", "-i", "0.2", "-W", "2", addr])
+        expect(ping.stdout).toMatch(/2 packets transmitted, 2 received/)
+
+        // Another network: the same TAP now carries 10.201.0.0/24 with its own server.
+        dnsmasq.kill()
+        await dnsmasq.exited
+        await ns.exec("ip", ["addr", "flush", "dev", tap.tapName])
+        await ns.exec("ip", ["addr", "add", "10.201.0.1/24", "dev", tap.tapName])
+        dnsmasq = startDnsmasq("10.201.0", "leases2")
+        await sleep(500) // dnsmasq listening
+        replyStates.length = 0
+        await replug()
+        await until("a new lease", 30000, () => dhcp.state === DHCP_BOUND && device.iface.ip >>> 8 === 0x0ac900)
+        expect(replyStates[0]).toBe(DHCP_REBOOTING) // the NAK
+        const addr2 = formatIpv4(device.iface.ip)
+        expect(events).toEqual([`got ${addr}`, "got 0.0.0.0", `got ${addr2}`])
+        expect(dnsmasq.stderr()).toMatch(/DHCPNAK\([^)]*\) [0-9.]+ 02:00:00:00:00:02 wrong network/)
+        const ping2 = await ns.exec("ping", ["-c", "2", "-i", "0.2", "-W", "2", addr2])
+        expect(ping2.stdout).toMatch(/2 packets transmitted, 2 received/)
+    }, 60000)
 })
