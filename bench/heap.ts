@@ -136,7 +136,9 @@ export async function measureHeap(entry = "test/devs/heap-probe.ts"): Promise<He
         let page = ""
         for (let i = 0; i < 5 && !page; i++) page = await httpGet(statusPort).catch(() => "")
         const memoryLine = /^memory: .*$/m.exec(page)?.[0] ?? "(no memory line on the status page)"
-        const end = await Promise.race([cli.exited, new Promise((r) => setTimeout(r, 600000))])
+        let timer: NodeJS.Timeout
+        const end = await Promise.race([cli.exited, new Promise((r) => (timer = setTimeout(r, 600000)))])
+        clearTimeout(timer) // (else the process lingers for the full 10 minutes)
         if (!end) throw new Error("heap: the VM did not run out of memory within 10 minutes")
         const out = cli.output()
         const totals = [...out.matchAll(/ballast (\d+) B held/g)].map((m) => +m[1])
