@@ -88,9 +88,9 @@ export interface StackConfig {
  * The defaults, as a JSON text: in DeviceScript a string is data, while an object literal is
  * function code (the image holds at most 64 KB of it; this saves about 300 bytes).
  * test/status-counters.test.ts checks that it names every field above. Parsed at each
- * makeConfig call, never kept in a module constant: a constant would hold it (~1.5 KB of the
- * VM's heap, its keys heap strings) for ever, while the stack reads the config it is given
- * at start-up and keeps none of it.
+ * makeConfig call, never kept in a module constant: a constant would hold a parsed copy
+ * (its keys are heap strings) for ever, while the stack reads the config it is given at
+ * start-up and keeps none of it.
  */
 const DEFAULT_CONFIG_TEXT =
     // Interface: MAC 02:00:00:00:00:02, the passt addresses, 3 frames, 8 ARP entries (5 min TTL).
